@@ -1,0 +1,82 @@
+"""The DDP message codec: one JSON object per frame, EJSON in ``fields``, ``params``, ``result``.
+
+Used by the client core and by the server alike. This is the hot path, so a frame without a
+``$`` costs one ``orjson.loads``, one substring test and one type check; only frames that hold
+a ``$`` have their three EJSON fields walked (as Meteor's ``parseDDP``; ``error`` and
+``details`` stay plain JSON).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+
+from ddp import ejson
+from ddp.exceptions import EJSONError, ProtocolError
+
+__all__ = ["EJSON_FIELDS", "encode_message", "parse_message"]
+
+EJSON_FIELDS: Final = ("fields", "params", "result")
+"""The message fields that carry EJSON; every other field is plain JSON."""
+
+
+def parse_message(text: str | bytes) -> dict[str, Any]:
+    """Parse one DDP frame into a message dict, decoding EJSON where the protocol has it.
+
+    Args:
+        text: The frame's text (a binary frame's bytes are read as UTF-8).
+
+    Returns:
+        The message, a dict as parsed (its EJSON fields replaced by decoded values).
+
+    Raises:
+        ProtocolError: the frame is not valid JSON (or UTF-8), is not a JSON object, or holds
+            a malformed EJSON value.
+    """
+    try:
+        msg = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(f"DDP frame is not valid JSON: {exc}") from None
+    if type(msg) is not dict:
+        raise ProtocolError(f"a DDP frame must be a JSON object, got {_describe(msg)}")
+    if "$" in text if isinstance(text, str) else b"$" in text:
+        try:
+            for field in EJSON_FIELDS:
+                if field in msg:
+                    msg[field] = ejson.from_json_value(msg[field])
+        except EJSONError as exc:
+            raise ProtocolError(f"malformed EJSON in DDP {field!r}: {exc}") from exc
+    return msg
+
+
+def encode_message(msg: dict[str, Any]) -> str:
+    """Write a DDP message as compact JSON text, EJSON-encoding ``fields``/``params``/``result``.
+
+    Other fields must be plain JSON (dates, bytes and other EJSON types found there are
+    written in their EJSON form rather than refused).
+
+    Raises:
+        ProtocolError: ``msg`` is not a dict, or its ``id`` is present but not a string
+            (DDP requires string ids; Meteor's server rejects the message otherwise).
+        EJSONError: a value cannot be encoded.
+    """
+    if type(msg) is not dict:
+        raise ProtocolError(f"a DDP message must be a dict, got {type(msg).__name__}")
+    msg_id = msg.get("id")
+    if msg_id is not None and not isinstance(msg_id, str):
+        raise ProtocolError(f"DDP message ids must be strings, got {msg_id!r}")
+    fast = ejson.try_fast_dumps(msg)
+    if fast is not None:
+        return fast
+    copy = dict(msg)
+    for field in EJSON_FIELDS:
+        if field in copy:
+            copy[field] = ejson.to_json_value(copy[field])
+    return ejson.serialize_json(copy, default=ejson.to_json_value)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    return "null" if value is None else type(value).__name__
