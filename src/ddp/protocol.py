@@ -1,10 +1,5 @@
 """The Sans-I/O DDP client core: a state machine with no sockets, threads or clocks.
 
-CONTRACT SKELETON -- the signatures below are the agreed interface between the core and the
-two drivers (``ddp.asyncio``, ``ddp.sync``). The implementation fills in the bodies and the
-"theory of operation" below; it may add private helpers but must not change a public
-signature without telling the driver author.
-
 How a driver uses the core
 --------------------------
 ::
@@ -31,18 +26,164 @@ How a driver uses the core
 
 ``now`` is any monotonic clock in seconds (``time.monotonic()``, ``loop.time()``); the core
 only compares and adds them.
+
+Theory of operation
+-------------------
+Everything that decides *what* a DDP client does lives here; the drivers only decide *when*
+(which thread or task runs the core, when frames are written). The core never blocks and
+never raises on what the server sends: a frame it cannot use becomes a ``ProtocolViolation``
+event and one WARNING line on the ``ddp.protocol`` logger, and the connection goes on.
+
+**Transport and status.** The driver reports the transport's life: ``dialing`` (status
+DIALING the first time, RECONNECTING afterwards), ``connection_made`` (CONNECTING; the core
+queues ``connect``), ``connection_lost`` / ``dial_failed`` (RECONNECTING with a delay, or a
+permanent end). ``connected`` from the server makes the status CONNECTED. ``close()`` goes
+through DISCONNECTING to DISCONNECTED; giving up goes to FAILED. Every change is a
+``StatusChanged`` event, in order. When the core decides the transport is dead (connect
+timeout, heartbeat timeout, ``failed``, ``close()``) it emits ``TransportShouldClose`` once;
+the driver closes the socket and then calls ``connection_lost`` as for any other loss.
+After ``close()`` or a permanent failure, inbound frames are ignored.
+
+**Nothing before ``connected``.** Unlike Meteor, which pipelines methods and subscriptions
+behind ``connect``, the core holds every method and subscription until ``connected`` has
+told it whether the server kept our session. That is what makes the two reconnect plans
+below possible without ever running a call twice by mistake.
+
+**Version negotiation.** ``connect`` proposes one version (the first of ``versions``, or the
+one the server asked for last time) and lists all. ``failed{version}`` naming a version we
+offer makes the next attempt propose it, at once and without counting as a retry (if it
+names the very version we proposed, the attempt is an ordinary, counted failure, so a
+confused server cannot make us spin); a ``failed`` naming a version we do not offer is
+permanent (FAILED, everything pending ends with ``VersionNegotiationError``).
+
+**Methods and blocks** (Meteor's ``_outstandingMethodBlocks``). Calls are queued in blocks:
+consecutive non-wait calls share one block, every ``wait=True`` call has a block of its own.
+Only the first block is ever on the wire; a block is done when each of its calls is
+*finished*, that is has both its ``result`` and its ``updated``, and only then is the next
+block sent. A call reports two milestones, each exactly once: ``MethodResult`` (on
+``result``) and ``MethodDataVisible`` (once ``result`` and ``updated`` have both arrived and
+the call's writes are in the store), or both with a local error when the call ends without
+them (``close()``, permanent failure, ``no_retry`` cut off). The core remembers which calls
+were actually *transmitted* (handed out by ``data_to_send``), not merely queued, so a
+``no_retry`` call made while offline is simply sent later instead of failing.
+
+**Data and batches.** ``added``, ``changed``, ``removed``, ``addedBefore`` and
+``movedBefore`` are appended, decoded but otherwise untouched, to a pending list that goes
+to ``store.apply_batch(pending, reset=False)`` on ``flush_data()``, when it reaches
+``max_batch``, and before any other message is processed, so that a ``ready``, ``updated``
+or ``result`` is always reported after the data that precedes it is in the store.
+
+**Quiescence** (Meteor's ``_subsBeingRevived`` and ``_methodsBlockingQuiescence``). While
+a wait method is in flight, and after a reconnect onto a new session, the core holds data
+back: data messages go to a buffer, and ``ready``, ``updated`` and ``nosub`` are deferred
+with them (their bookkeeping of the two sets below happens at once). The hold ends when no
+subscription is being revived and no blocking method lacks its ``updated``; then the buffer
+goes to the store in one ``apply_batch`` (with ``reset=True`` after a new session, which
+swaps the whole cache in one transaction: no flicker, no stale documents), and the deferred
+messages are processed in their order. Data for collections that no subscription names
+(autopublish, documents a method pushes) is buffered and applied the same way; it never
+holds quiescence itself. The buffer grows with whatever the server sends until the hold
+ends, as in Meteor: a revived subscription that never becomes ready holds it until its
+``nosub``, its ``unsubscribe``, or the next connection (a ``cancel`` releases a call the
+same way), and ``close()`` or a new session discards it.
+
+**Reconnect, new session** (the server did not keep ours, or never resumes). In this order:
+(1) a ``login`` with the resume token, when one is set, as a wait method of its own (its end
+is a ``LoginResumed`` event, and a refused token is forgotten); (2) every call still without
+a ``result``, with its same id, except ``no_retry`` calls transmitted on a lost connection,
+which end with ``InvocationFailedError``; calls that had their ``result`` but not their
+``updated`` are not re-sent and become data-visible at quiescence, and an ``updated``
+received before the drop no longer counts; (3) every subscription, ready or not, with its
+same id. Quiescence then waits for every subscription that was ready before the drop and
+for every call sent in step 1 or 2; if nothing is pending the store is reset at once.
+
+**Reconnect, resumed session** (Meteor 3.5: ``connected`` repeats our session id). The
+store, the login and the subscriptions stand: no reset, no login, no quiescence of its own.
+The core re-sends ``sub`` for every subscription (the server ignores ids it has, and
+recovers one lost in flight) and the ``unsub`` of every subscription stopped while offline,
+then a ``ping`` with a private id. The server replays what it queued for us before it
+answers that ping, so when the ``pong`` comes every reply the server already had is in, and
+only calls still without a ``result`` are re-sent (``no_retry`` ones transmitted before
+end with ``InvocationFailedError`` instead). A server that resumes but does not answer
+within ``heartbeat_timeout`` gets its transport closed.
+
+**receivedCount** is counted exactly as Meteor 3.5's server counts ``sentCount``: every
+message with a ``msg`` received on an established session, except ``ping`` and ``pong``.
+It goes up on receipt, before processing; a new session's ``connected`` sets it to 1, a
+resumed one adds 1 to the count we offered. Frames that arrive before ``connected`` on a
+transport (``failed``, socket-level ``error`` replies) are never counted, because the server
+writes them straight to the socket without counting them either; counting them, as Meteor's
+client does, only makes the next resume fail.
+
+**Heartbeats** (Meteor's ``heartbeat.js``). After ``heartbeat_interval`` seconds without any
+inbound frame, and with no ping outstanding, the core sends a ``ping`` without id; any
+inbound frame counts as its answer, and none within ``heartbeat_timeout`` closes the
+transport. There are no heartbeats under ``pre1`` or with an interval of 0/None. Server
+pings are always answered with a ``pong`` echoing their id. Until ``connected``, the only
+timer is ``connect_timeout``.
+
+**Backoff.** After a loss the delay comes from :class:`ddp.backoff.Backoff` and the retry
+count, which ``connected`` resets. ``max_attempts`` bounds the consecutive retries;
+``backoff=False`` makes the first loss permanent; ``reconnect_now()`` and a version
+renegotiation make the next attempt immediate without counting it. Giving up is FAILED,
+and every pending call and subscription ends with ``ConnectionFailedError``.
 """
 
 from __future__ import annotations
 
+import logging
+import random as _random
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from ddp.events import Event, Status
+from ddp.auth import resume_login_params
+from ddp.backoff import Backoff
+from ddp.events import (
+    Connected,
+    ConnectionLost,
+    Event,
+    LoginResumed,
+    MethodDataVisible,
+    MethodResult,
+    Pong,
+    ProtocolViolation,
+    ServerErrorMessage,
+    Status,
+    StatusChanged,
+    SubscriptionReady,
+    SubscriptionStopped,
+    TransportShouldClose,
+)
+from ddp.exceptions import (
+    ClientClosedError,
+    ConnectionClosedError,
+    ConnectionFailedError,
+    DDPError,
+    InvalidStateError,
+    InvocationFailedError,
+    LoginError,
+    MethodError,
+    SubscriptionError,
+    VersionNegotiationError,
+)
+from ddp.ids import MethodIdCounter, random_id
+from ddp.messages import encode_message, parse_message
 
 __all__ = ["DEFAULT_VERSIONS", "ClientProtocol", "DataStore"]
 
 DEFAULT_VERSIONS: tuple[str, ...] = ("1", "pre2", "pre1")
+
+_log = logging.getLogger("ddp.protocol")
+
+_DATA_KINDS = frozenset(("added", "changed", "removed", "addedBefore", "movedBefore"))
+# Not counted in receivedCount: the server does not count ping/pong, and writes `failed`
+# straight to the socket.
+_UNCOUNTED_KINDS = frozenset(("ping", "pong", "failed"))
+_FRAME_EXCERPT = 300
+_PRE1 = "pre1"
+_NO_EVENTS: tuple[Event, ...] = ()
+_DISCONNECT_FRAME = encode_message({"msg": "disconnect"})
 
 
 class DataStore(Protocol):
@@ -59,8 +200,80 @@ class DataStore(Protocol):
         ...
 
 
+class _Block:
+    """A group of calls sent together (Meteor's method block); ``wait`` blocks hold one."""
+
+    __slots__ = ("methods", "wait")
+
+    def __init__(self, wait: bool) -> None:
+        self.wait = wait
+        self.methods: dict[str, _Method] = {}
+
+
+class _Method:
+    """One call's record, from ``call()`` until both milestones are reported."""
+
+    __slots__ = (
+        "block",
+        "frame",
+        "has_result",
+        "id",
+        "login_token",
+        "no_retry",
+        "sent",
+        "transmitted",
+        "updated",
+        "wait",
+    )
+
+    def __init__(
+        self, method_id: str, frame: str, block: _Block, no_retry: bool, login_token: str | None
+    ) -> None:
+        self.id = method_id
+        self.frame = frame
+        self.block = block
+        self.wait = block.wait
+        self.no_retry = no_retry
+        # Set for the core's own resume login, which reports LoginResumed instead.
+        self.login_token = login_token
+        self.sent = False  # queued on the current transport
+        self.transmitted = False  # handed to the driver on some transport
+        self.has_result = False
+        self.updated = False
+
+
+class _Sub:
+    """One live subscription."""
+
+    __slots__ = ("announced", "frame", "id", "ready")
+
+    def __init__(self, sub_id: str, frame: str) -> None:
+        self.id = sub_id
+        self.frame = frame
+        self.ready = False
+        self.announced = False  # ever queued on a transport: the server may know it
+
+
 class ClientProtocol:
-    """The DDP client state machine (see the module docstring for how to drive it)."""
+    """The DDP client state machine (see the module docstring for how to drive it).
+
+    Args:
+        store: Where data messages go (``None``: they are validated and dropped).
+        versions: The DDP versions to offer, preferred first.
+        heartbeat_interval: Idle seconds before a heartbeat ``ping`` (0 or ``None``: none).
+        heartbeat_timeout: Seconds to wait for any frame after that ping.
+        connect_timeout: Seconds from ``connection_made`` to ``connected`` (0 or ``None``:
+            no limit).
+        backoff: A :class:`ddp.backoff.Backoff` (or any object with its ``delay``);
+            ``None`` or ``True`` for Meteor's schedule; ``False`` never to reconnect.
+        max_attempts: Consecutive reconnect attempts before giving up (``None``: forever).
+        max_batch: Most data messages handed to the store in one batch outside quiescence.
+        random: A source of floats in ``[0, 1)`` for ids and jitter (tests pass a fixed one).
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An argument has an impossible value.
+    """
 
     def __init__(
         self,
@@ -70,78 +283,335 @@ class ClientProtocol:
         heartbeat_interval: float = 17.5,
         heartbeat_timeout: float = 15.0,
         connect_timeout: float = 10.0,
-        backoff: Any = None,  # ddp.backoff.Backoff | None (None: Meteor's defaults); False: no retry
+        backoff: Any = None,  # Backoff | None (None: Meteor's defaults) | False (no retry)
         max_attempts: int | None = None,
         max_batch: int = 1000,
         random: Callable[[], float] | None = None,
     ) -> None:
-        raise NotImplementedError
+        if isinstance(versions, str) or not versions:
+            raise ValueError("versions must be a non-empty sequence of version strings")
+        if not all(isinstance(v, str) and v for v in versions):
+            raise TypeError("every DDP version must be a non-empty string")
+        if backoff is None or backoff is True:
+            backoff = Backoff()
+        elif backoff is not False and not callable(getattr(backoff, "delay", None)):
+            raise TypeError("backoff must be a ddp.backoff.Backoff, None, True or False")
+        if max_attempts is not None and (
+            isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 0
+        ):
+            raise ValueError("max_attempts must be None or an integer >= 0")
+        if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
+            raise ValueError("max_batch must be an integer >= 1")
+        if not heartbeat_timeout or heartbeat_timeout < 0:
+            raise ValueError("heartbeat_timeout must be > 0")
+        if heartbeat_interval is not None and heartbeat_interval < 0:
+            raise ValueError("heartbeat_interval must be >= 0 (0 turns heartbeats off)")
+        if connect_timeout is not None and connect_timeout < 0:
+            raise ValueError("connect_timeout must be >= 0 (0 means no limit)")
+
+        # -- configuration
+        self._store = store
+        self._versions: tuple[str, ...] = tuple(versions)
+        self._heartbeat_interval = float(heartbeat_interval or 0.0)
+        self._heartbeat_timeout = float(heartbeat_timeout)
+        self._connect_timeout = float(connect_timeout or 0.0)
+        self._backoff: Any = backoff  # False: never reconnect
+        self._max_attempts = max_attempts
+        self._max_batch = max_batch
+        self._random: Callable[[], float] | None = random
+        self._jitter: Callable[[], float] = random or _random.random
+        self._method_ids = MethodIdCounter()
+
+        # -- connection state
+        self._status = Status.DISCONNECTED
+        self._closed = False  # close() was called
+        self._failed = False  # gave up for good
+        self._dead = False  # closed or failed: inbound frames are ignored
+        self._dialing = False
+        self._transport_open = False
+        self._connected = False  # `connected` arrived on the current transport
+        self._closing = False  # TransportShouldClose emitted for the current transport
+        self._session: str | None = None
+        self._had_session = False
+        self._version: str | None = None
+        self._proposal = self._versions[0]
+        self._received_count = 0
+        self._count_offered = 0
+        self._attempts = 0
+        self._immediate = False
+        self._heartbeats = False
+        self._last_inbound = 0.0
+        # A heartbeat ping is outstanding while it is newer than the last inbound frame, so
+        # the hot path only has to record when each frame arrived.
+        self._ping_sent_at: float | None = None
+        self._connect_deadline: float | None = None
+        self._resume_ping_id: str | None = None
+        self._resume_deadline: float | None = None
+        self._pings_sent = 0
+        self._pings_received = 0
+        self._pongs_received = 0
+
+        # -- output
+        self._outbox: list[str] = []
+        self._unconfirmed: list[_Method] = []  # queued, not yet handed out by data_to_send
+        self._events: list[Event] = []
+
+        # -- data and quiescence
+        self._pending: list[dict[str, Any]] = []
+        self._quiescing = False
+        self._reviving: set[str] = set()  # subs ready before the drop, not ready again yet
+        self._blocking: set[str] = set()  # methods whose `updated` quiescence waits for
+        self._held_data: list[dict[str, Any]] = []
+        self._held_messages: list[tuple[Callable[[Any], None], Any]] = []
+        self._reset_pending = False
+        self._half_finished: list[_Method] = []  # had a result before a new session
+
+        # -- methods and subscriptions
+        self._methods: dict[str, _Method] = {}
+        self._blocks: deque[_Block] = deque()
+        self._hold_methods = False  # resumed session: until the private pong
+        self._cancelled: set[str] = set()
+        self._subs: dict[str, _Sub] = {}
+        self._pending_unsubs: list[str] = []
+        self._resume_token: str | None = None
+
+        self._handlers: dict[str, Callable[[dict[str, Any], str], None]] = {
+            "connected": self._on_connected,
+            "failed": self._on_failed,
+            "ping": self._on_ping,
+            "pong": self._on_pong,
+            "ready": self._on_ready,
+            "nosub": self._on_nosub,
+            "result": self._on_result,
+            "updated": self._on_updated,
+            "error": self._on_error,
+        }
 
     # -- state ---------------------------------------------------------------------------
     @property
     def status(self) -> Status:
         """The current connection status."""
-        raise NotImplementedError
+        return self._status
 
     @property
     def session(self) -> str | None:
         """The current (or last) DDP session id."""
-        raise NotImplementedError
+        return self._session
 
     @property
     def version(self) -> str | None:
         """The negotiated DDP version of the current connection."""
-        raise NotImplementedError
+        return self._version
 
     @property
     def received_count(self) -> int:
         """Server messages counted for session resumption (all with ``msg`` but ping/pong)."""
-        raise NotImplementedError
+        return self._received_count
+
+    @property
+    def pings_sent(self) -> int:
+        """Pings the core sent (heartbeats, ``ping()`` and the resume ping)."""
+        return self._pings_sent
+
+    @property
+    def pings_received(self) -> int:
+        """Pings the server sent (each answered with a ``pong``)."""
+        return self._pings_received
+
+    @property
+    def pongs_received(self) -> int:
+        """``pong`` messages received."""
+        return self._pongs_received
+
+    @property
+    def attempts(self) -> int:
+        """Reconnect attempts counted since the last ``connected`` (the backoff's input)."""
+        return self._attempts
+
+    @property
+    def resume_token(self) -> str | None:
+        """The resume token the core logs in with after a new session, if any."""
+        return self._resume_token
 
     # -- transport lifecycle (driver -> core) ---------------------------------------------
     def dialing(self, now: float) -> None:
-        """The driver starts opening a transport (status DIALING, or stays RECONNECTING)."""
-        raise NotImplementedError
+        """The driver starts opening a transport (status DIALING, or stays RECONNECTING).
+
+        Raises:
+            InvalidStateError: The client was closed or has failed for good.
+        """
+        if self._closed or self._failed:
+            raise InvalidStateError("the client is closed" if self._closed else "the client failed")
+        self._dialing = True
+        self._immediate = False  # a reconnect_now() is served by this very dial
+        if self._status is Status.DISCONNECTED:
+            self._set_status(Status.DIALING)
 
     def dial_failed(self, now: float, reason: str) -> float | None:
         """Opening the transport failed: return the delay before the next attempt, or None
         when the client must give up (status FAILED; every pending call and subscription is
         failed with ConnectionFailedError through events)."""
-        raise NotImplementedError
+        self._dialing = False
+        if self._closed:
+            self._set_status(Status.DISCONNECTED, reason)
+            return None
+        if self._failed:
+            return None
+        return self._plan_retry(reason)
 
     def connection_made(self, now: float) -> None:
         """The transport is open: queue ``connect`` (status CONNECTING)."""
-        raise NotImplementedError
+        self._dialing = False
+        self._transport_open = True
+        self._connected = False
+        self._closing = False
+        if self._closed or self._failed:
+            self._should_close("client closed" if self._closed else "client failed")
+            return
+        self._count_offered = self._received_count
+        msg: dict[str, Any] = {
+            "msg": "connect",
+            "version": self._proposal,
+            "support": list(self._versions),
+        }
+        if self._session:
+            msg["session"] = self._session
+            msg["receivedCount"] = self._received_count
+        self._outbox.append(encode_message(msg))
+        self._last_inbound = now
+        self._connect_deadline = now + self._connect_timeout if self._connect_timeout else None
+        self._set_status(Status.CONNECTING)
 
     def connection_lost(self, now: float, reason: str) -> float | None:
         """The transport closed: return the delay before redialing, or None to stop
         (after ``close()``, a permanent failure, or attempts exhausted)."""
-        raise NotImplementedError
+        self._drop_transport()
+        if self._closed:
+            self._events.append(ConnectionLost(reason, will_retry=False))
+            self._set_status(Status.DISCONNECTED, reason)
+            return None
+        if self._failed:
+            self._events.append(ConnectionLost(reason, will_retry=False))
+            return None
+        # The loss is reported before what it leads to (RECONNECTING, or the failure).
+        position = len(self._events)
+        delay = self._plan_retry(reason)
+        self._events.insert(position, ConnectionLost(reason, will_retry=delay is not None))
+        return delay
 
     def receive_text(self, text: str, now: float) -> None:
         """Process one DDP message text from the server. Never raises on bad input."""
-        raise NotImplementedError
+        if self._dead:
+            return
+        self._last_inbound = now  # any inbound frame also answers our heartbeat
+        try:
+            msg = parse_message(text)
+        except (DDPError, ValueError) as exc:
+            self._violation(str(exc), text)
+            return
+        get = msg.get
+        kind: Any = get("msg")
+        try:
+            is_data = kind in _DATA_KINDS
+        except TypeError:  # an array or object as `msg`
+            is_data = False
+        if is_data:
+            # The hot path: no event object, no copy, no logging.
+            self._received_count += 1
+            if type(get("collection")) is not str or type(get("id")) is not str:
+                self._violation(f"{kind!r} without a string 'collection' and 'id'", text)
+                return
+            if kind != "added" and not self._valid_data_extras(msg, kind, text):
+                return
+            fields = get("fields")
+            if type(fields) is not dict and fields is not None and not isinstance(fields, dict):
+                self._violation(f"{kind!r} whose 'fields' is not an object", text)
+                return
+            if self._quiescing:
+                self._held_data.append(msg)
+                return
+            pending = self._pending
+            pending.append(msg)
+            if len(pending) >= self._max_batch:
+                self._flush()
+            return
+        if self._pending:
+            self._flush()
+        handler = self._handlers.get(kind) if type(kind) is str else None
+        if handler is None:
+            if "msg" not in msg:
+                if "server_id" not in msg:
+                    self._violation("a frame without 'msg'", text)
+                return
+            self._received_count += 1
+            self._violation(f"unknown message type {kind!r}", text)
+            return
+        if kind not in _UNCOUNTED_KINDS:
+            self._received_count += 1
+        handler(msg, text)
 
     def flush_data(self) -> None:
         """Hand buffered data messages to the store now (unless quiescence holds them)."""
-        raise NotImplementedError
+        if self._pending:
+            self._flush()
 
     def next_deadline(self) -> float | None:
         """When ``on_timer`` must next be called (heartbeat, connect timeout), or None."""
-        raise NotImplementedError
+        if not self._transport_open or self._closing:
+            return None
+        if not self._connected:
+            return self._connect_deadline
+        deadline = self._resume_deadline
+        if self._heartbeats:
+            sent = self._outstanding_ping()
+            if sent is not None:
+                beat = sent + self._heartbeat_timeout
+            else:
+                beat = self._last_inbound + self._heartbeat_interval
+            deadline = beat if deadline is None else min(deadline, beat)
+        return deadline
 
     def on_timer(self, now: float) -> None:
         """Run whatever timers are due at ``now``."""
-        raise NotImplementedError
+        if not self._transport_open or self._closing:
+            return
+        if not self._connected:
+            if self._connect_deadline is not None and now >= self._connect_deadline:
+                self._should_close("connect timeout")
+            return
+        if self._resume_deadline is not None and now >= self._resume_deadline:
+            self._should_close("no pong after resuming the session")
+            return
+        if not self._heartbeats:
+            return
+        sent = self._outstanding_ping()
+        if sent is not None:
+            if now >= sent + self._heartbeat_timeout:
+                self._should_close("heartbeat timeout")
+        elif now >= self._last_inbound + self._heartbeat_interval:
+            self._send_ping(None)
+            self._ping_sent_at = now
 
     # -- output (core -> driver) ----------------------------------------------------------
     def data_to_send(self) -> list[str]:
         """Return (and forget) the DDP message texts to write, in order."""
-        raise NotImplementedError
+        out = self._outbox
+        if not out:
+            return []
+        self._outbox = []
+        if self._unconfirmed:
+            for method in self._unconfirmed:
+                method.transmitted = True
+            self._unconfirmed.clear()
+        return out
 
     def events_received(self) -> Sequence[Event]:
         """Return (and forget) the events produced since the last call, in order."""
-        raise NotImplementedError
+        events = self._events
+        if not events:
+            return _NO_EVENTS
+        self._events = []
+        return events
 
     # -- commands (user -> core) ----------------------------------------------------------
     def call(
@@ -153,38 +623,628 @@ class ClientProtocol:
         no_retry: bool = False,
         random_seed: str | None = None,
     ) -> str:
-        """Queue a method call and return its id (sent now if the connection allows)."""
-        raise NotImplementedError
+        """Queue a method call and return its id (sent now if the connection allows).
+
+        After ``close()`` or a permanent failure the call ends at once: both milestones are
+        reported with the error (``ClientClosedError`` / ``ConnectionFailedError``).
+
+        Raises:
+            TypeError: ``method`` is not a string or ``params`` is not a sequence.
+            ddp.EJSONError: A parameter cannot be encoded.
+        """
+        if not isinstance(method, str):
+            raise TypeError(f"a method name must be a string, not {type(method).__name__}")
+        method_id = self._method_ids.next()
+        msg: dict[str, Any] = {
+            "msg": "method",
+            "id": method_id,
+            "method": method,
+            "params": _param_list(params),
+        }
+        if random_seed is not None:
+            msg["randomSeed"] = random_seed
+        frame = encode_message(msg)
+        if self._closed or self._failed:
+            self._events.append(MethodResult(method_id, error=self._dead_error()))
+            self._events.append(MethodDataVisible(method_id, error=self._dead_error()))
+            return method_id
+        self._enqueue(method_id, frame, bool(wait), bool(no_retry))
+        return method_id
 
     def subscribe(self, name: str, params: Sequence[Any] = ()) -> str:
-        """Start a subscription and return its id."""
-        raise NotImplementedError
+        """Start a subscription and return its id.
+
+        After ``close()`` or a permanent failure it ends at once with a
+        ``SubscriptionStopped`` event carrying the error.
+
+        Raises:
+            TypeError: ``name`` is not a string or ``params`` is not a sequence.
+            ddp.EJSONError: A parameter cannot be encoded.
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"a publication name must be a string, not {type(name).__name__}")
+        sub_id = random_id(random=self._random)
+        frame = encode_message(
+            {"msg": "sub", "id": sub_id, "name": name, "params": _param_list(params)}
+        )
+        if self._closed or self._failed:
+            self._events.append(SubscriptionStopped(sub_id, self._dead_error()))
+            return sub_id
+        sub = _Sub(sub_id, frame)
+        self._subs[sub_id] = sub
+        if self._connected:
+            self._outbox.append(frame)
+            sub.announced = True
+        return sub_id
 
     def unsubscribe(self, sub_id: str) -> None:
-        """Stop a subscription (``unsub``); its record is forgotten at once."""
-        raise NotImplementedError
+        """Stop a subscription (``unsub``); its record is forgotten at once.
+
+        A ``SubscriptionStopped`` event without error follows at once (Meteor calls
+        ``onStop()`` the same way), and the server's later ``nosub`` is ignored. An unknown
+        id is ignored. Stopped while offline, the ``unsub`` goes out on a resumed session.
+        """
+        sub = self._subs.pop(sub_id, None)
+        if sub is None:
+            return
+        if self._connected:
+            self._outbox.append(encode_message({"msg": "unsub", "id": sub_id}))
+        elif sub.announced:
+            self._pending_unsubs.append(sub_id)
+        self._events.append(SubscriptionStopped(sub_id))
+        if sub_id in self._reviving:
+            self._reviving.discard(sub_id)
+            self._check_quiescence()
 
     def ping(self) -> str:
-        """Send a ``ping`` with a fresh id and return the id (a ``Pong`` event answers it)."""
-        raise NotImplementedError
+        """Send a ``ping`` with a fresh id and return the id (a ``Pong`` event answers it).
+
+        Raises:
+            InvalidStateError: There is no established connection, or it speaks ``pre1``
+                (which has no ping).
+        """
+        if not self._connected or self._closing:
+            raise InvalidStateError("cannot ping: not connected")
+        if self._version == _PRE1:
+            raise InvalidStateError("cannot ping: DDP pre1 has no ping")
+        ping_id = random_id(random=self._random)
+        self._send_ping(ping_id)
+        return ping_id
 
     def send_raw(self, message: dict[str, Any]) -> None:
-        """Queue an arbitrary message (EJSON-encoded); for the seed's ``Send``."""
-        raise NotImplementedError
+        """Queue an arbitrary message (EJSON-encoded); for the seed's ``Send``.
+
+        Raises:
+            InvalidStateError: No transport is open.
+            ddp.ProtocolError: ``message`` is not a dict or its ``id`` is not a string.
+            ddp.EJSONError: A value cannot be encoded.
+        """
+        if not self._transport_open or self._closed:
+            raise InvalidStateError("cannot send: no open connection")
+        self._outbox.append(encode_message(message))
 
     def set_resume_token(self, token: str | None) -> None:
-        """Set the resume token used to log in again first after a new session."""
-        raise NotImplementedError
+        """Set the resume token used to log in again first after a new session.
+
+        A token set before the first connection is used for it too. ``None`` forgets it.
+
+        Raises:
+            TypeError: ``token`` is neither a non-empty string nor ``None``.
+        """
+        if token is not None:
+            resume_login_params(token)  # validates
+        self._resume_token = token
 
     def cancel(self, method_id: str) -> None:
-        """Forget a method call locally (its eventual result is ignored)."""
-        raise NotImplementedError
+        """Forget a method call locally (its eventual result is ignored).
+
+        No event is reported for it. A call still waiting in the outbox is not sent.
+        """
+        method = self._methods.get(method_id)
+        if method is None:
+            return
+        if method in self._unconfirmed:
+            self._unconfirmed.remove(method)
+            self._outbox.remove(method.frame)
+        elif method.sent or method.transmitted:
+            self._cancelled.add(method_id)
+        self._finish(method)
+        self._check_quiescence()
 
     def reconnect_now(self) -> None:
-        """Make the next reconnect immediate (``client.reconnect()``); no retry is consumed."""
-        raise NotImplementedError
+        """Make the next reconnect immediate (``client.reconnect()``); no retry is consumed.
+
+        Called while connected, the next ``connection_lost`` returns 0 (the driver then
+        closes the transport itself). Called while the driver waits out a delay, the driver
+        should stop waiting and dial; the request is used up by the next ``dialing``.
+        """
+        self._immediate = True
 
     def close(self) -> None:
         """Queue ``{"msg":"disconnect"}`` when connected, fail every pending call and
-        subscription with ClientClosedError (as events), and never reconnect again."""
-        raise NotImplementedError
+        subscription with ClientClosedError (as events), and never reconnect again.
+
+        With a transport open the status becomes DISCONNECTING and a
+        ``TransportShouldClose`` follows the ``disconnect`` frame; DISCONNECTED comes with
+        ``connection_lost``. Without one (waiting to redial) it is DISCONNECTED at once.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._dead = True
+        if self._failed:
+            return
+        if self._transport_open:
+            # Calls still in the outbox are failed below, so they must not go out.
+            self._outbox = [_DISCONNECT_FRAME]
+            self._unconfirmed.clear()
+        self._abort_all(ClientClosedError, "the client was closed")
+        if self._transport_open:
+            self._set_status(Status.DISCONNECTING)
+            self._should_close("client closed")
+        elif self._dialing:
+            self._set_status(Status.DISCONNECTING)
+        else:
+            self._set_status(Status.DISCONNECTED)
+
+    # -- server messages ------------------------------------------------------------------
+    def _on_connected(self, msg: dict[str, Any], text: str) -> None:
+        if self._closing:
+            return  # too late: the transport is being closed
+        if self._connected:
+            self._violation("'connected' on an established session", text)
+            return
+        raw = msg.get("session")
+        session = None if raw is None else str(raw)
+        resumed = self._had_session and session is not None and session == self._session
+        reconnect = self._had_session
+        self._connected = True
+        self._connect_deadline = None
+        self._version = self._proposal
+        self._heartbeats = bool(self._heartbeat_interval) and self._version != _PRE1
+        self._attempts = 0
+        # This message is counted: 1 on a new session, one more than we offered on a resume.
+        self._received_count = self._count_offered + 1 if resumed else 1
+        self._session = session
+        self._had_session = True
+        self._set_status(Status.CONNECTED)
+        self._events.append(Connected(session or "", self._version, resumed, reconnect))
+        if resumed:
+            self._resume_session()
+        else:
+            self._start_session(reconnect)
+
+    def _on_failed(self, msg: dict[str, Any], text: str) -> None:
+        if self._connected:
+            self._violation("'failed' on an established session", text)
+            return
+        suggested = msg.get("version")
+        if isinstance(suggested, str) and suggested in self._versions:
+            if suggested != self._proposal:
+                self._proposal = suggested
+                self._immediate = True
+                self._should_close(f"server requested DDP version {suggested}")
+            else:
+                # The server refuses the very version it names: retry as after any loss.
+                self._should_close(f"server refused DDP version {suggested}")
+        else:
+            reason = f"DDP version negotiation failed; server requested version {suggested}"
+            self._give_up(VersionNegotiationError, reason)
+            self._should_close(reason)
+
+    def _on_ping(self, msg: dict[str, Any], text: str) -> None:
+        self._pings_received += 1
+        ping_id = msg.get("id")
+        reply: dict[str, Any] = {"msg": "pong"}
+        if isinstance(ping_id, str):
+            reply["id"] = ping_id
+        self._outbox.append(encode_message(reply))
+
+    def _on_pong(self, msg: dict[str, Any], text: str) -> None:
+        self._pongs_received += 1
+        ping_id = msg.get("id")
+        if ping_id is not None and ping_id == self._resume_ping_id:
+            self._resume_ping_id = None
+            self._resume_deadline = None
+            self._release_methods()
+            return
+        self._events.append(Pong(ping_id if isinstance(ping_id, str) else None))
+
+    def _on_ready(self, msg: dict[str, Any], text: str) -> None:
+        subs = msg.get("subs")
+        if not isinstance(subs, list):
+            self._violation("'ready' without a 'subs' list", text)
+            return
+        sub_ids = [s for s in subs if type(s) is str]
+        if self._quiescing:
+            self._reviving.difference_update(sub_ids)
+            self._hold_message(self._apply_ready, sub_ids)
+        else:
+            self._apply_ready(sub_ids)
+
+    def _on_nosub(self, msg: dict[str, Any], text: str) -> None:
+        sub_id = msg.get("id")
+        if type(sub_id) is not str:
+            self._violation("'nosub' without a string 'id'", text)
+            return
+        error = msg.get("error")
+        if self._quiescing:
+            self._reviving.discard(sub_id)
+            self._hold_message(self._apply_nosub, (sub_id, error))
+        else:
+            self._apply_nosub((sub_id, error))
+
+    def _on_result(self, msg: dict[str, Any], text: str) -> None:
+        method_id = msg.get("id")
+        method = self._methods.get(method_id) if type(method_id) is str else None
+        if method is None or not (method.sent or method.transmitted):
+            if type(method_id) is str and method_id in self._cancelled:
+                self._cancelled.discard(method_id)
+                return
+            self._violation(f"'result' for unknown method id {method_id!r}", text)
+            return
+        if method.has_result:
+            self._violation(f"a second 'result' for method id {method_id!r}", text)
+            return
+        method.has_result = True
+        if method.login_token is not None:
+            self._report_resume_login(method, msg)
+        elif "error" in msg:
+            error = MethodError.from_wire(msg["error"])
+            self._events.append(MethodResult(method.id, error=error))
+        else:
+            self._events.append(MethodResult(method.id, result=msg.get("result")))
+        if method.updated:
+            self._data_visible(method)
+
+    def _on_updated(self, msg: dict[str, Any], text: str) -> None:
+        methods = msg.get("methods")
+        if not isinstance(methods, list):
+            self._violation("'updated' without a 'methods' list", text)
+            return
+        method_ids = [m for m in methods if type(m) is str]
+        if self._quiescing:
+            self._blocking.difference_update(method_ids)
+            self._hold_message(self._apply_updated, method_ids)
+        else:
+            self._apply_updated(method_ids)
+
+    def _on_error(self, msg: dict[str, Any], text: str) -> None:
+        reason = msg.get("reason")
+        reason = reason if isinstance(reason, str) else str(reason or "unknown error")
+        _log.warning("the DDP server reported an error in our frame: %s", reason)
+        self._events.append(ServerErrorMessage(reason, msg.get("offendingMessage")))
+
+    # -- deferred processing (runs at once, or at quiescence) ----------------------------
+    def _apply_ready(self, sub_ids: list[str]) -> None:
+        for sub_id in sub_ids:
+            sub = self._subs.get(sub_id)
+            if sub is not None and not sub.ready:
+                sub.ready = True
+                self._events.append(SubscriptionReady(sub_id))
+
+    def _apply_nosub(self, arg: tuple[str, Any]) -> None:
+        sub_id, error = arg
+        if self._subs.pop(sub_id, None) is None:
+            return  # unsubscribed already, or never ours
+        stop_error = None if error is None else SubscriptionError.from_wire(error)
+        self._events.append(SubscriptionStopped(sub_id, stop_error))
+
+    def _apply_updated(self, method_ids: list[str]) -> None:
+        for method_id in method_ids:
+            method = self._methods.get(method_id)
+            if method is None or method.updated or not (method.sent or method.transmitted):
+                continue  # a cancelled call, a raw send, or a repeat
+            method.updated = True
+            if method.has_result:
+                self._data_visible(method)
+
+    # -- sessions -------------------------------------------------------------------------
+    def _start_session(self, reconnect: bool) -> None:
+        """A new session: nothing of the old one stands on the server (see the docstring)."""
+        self._pending_unsubs.clear()
+        self._cancelled.clear()
+        self._held_data.clear()
+        self._held_messages.clear()
+        self._blocking.clear()
+        self._reviving.clear()
+        self._half_finished.clear()
+        # Nothing may go out before the plan below is complete (finishing calls pumps).
+        self._hold_methods = True
+        for method in list(self._methods.values()):
+            if method.login_token is not None:
+                self._finish(method)  # superseded by the login of this session
+        if reconnect:
+            self._reset_pending = True
+            self._reviving.update(s.id for s in self._subs.values() if s.ready)
+            for method in self._methods.values():
+                if method.has_result:
+                    self._half_finished.append(method)
+                else:
+                    method.updated = False  # the old session's `updated` does not count
+        self._fail_unretryable()
+        if self._resume_token is not None:
+            self._prepend_login(self._resume_token)
+        self._hold_methods = False
+        self._pump()
+        if reconnect:
+            self._blocking.update(m.id for m in self._methods.values() if m.sent)
+            self._quiescing = True
+        self._send_subs()
+        self._check_quiescence()
+
+    def _resume_session(self) -> None:
+        """The server kept our session: re-announce subs, then let the replay finish."""
+        self._send_subs()
+        for sub_id in self._pending_unsubs:
+            self._outbox.append(encode_message({"msg": "unsub", "id": sub_id}))
+        self._pending_unsubs.clear()
+        if self._version == _PRE1:
+            self._release_methods()
+            return
+        self._hold_methods = True
+        self._resume_ping_id = random_id(random=self._random)
+        self._resume_deadline = self._last_inbound + self._heartbeat_timeout
+        self._send_ping(self._resume_ping_id)
+
+    def _release_methods(self) -> None:
+        self._fail_unretryable()
+        self._hold_methods = False
+        self._pump()
+        self._check_quiescence()  # a failed call may have been the last one holding data
+
+    def _fail_unretryable(self) -> None:
+        """End the ``no_retry`` calls cut off by a drop: they may or may not have run."""
+        for method in list(self._methods.values()):
+            if method.no_retry and method.transmitted and not method.sent and not method.has_result:
+                self._events.append(MethodResult(method.id, error=InvocationFailedError()))
+                self._events.append(MethodDataVisible(method.id, error=InvocationFailedError()))
+                self._finish(method)
+
+    def _prepend_login(self, token: str) -> None:
+        method_id = self._method_ids.next()
+        frame = encode_message(
+            {
+                "msg": "method",
+                "id": method_id,
+                "method": "login",
+                "params": [resume_login_params(token)],
+            }
+        )
+        block = _Block(wait=True)
+        method = _Method(method_id, frame, block, False, token)
+        block.methods[method_id] = method
+        self._blocks.appendleft(block)
+        self._methods[method_id] = method
+
+    def _report_resume_login(self, method: _Method, msg: dict[str, Any]) -> None:
+        if "error" in msg:
+            error = LoginError.from_wire(msg["error"])
+            if self._resume_token == method.login_token:
+                self._resume_token = None
+            self._events.append(LoginResumed(error=error))
+        else:
+            self._events.append(LoginResumed(result=msg.get("result")))
+
+    def _send_subs(self) -> None:
+        for sub in self._subs.values():
+            self._outbox.append(sub.frame)
+            sub.announced = True
+
+    # -- methods and blocks ---------------------------------------------------------------
+    def _enqueue(self, method_id: str, frame: str, wait: bool, no_retry: bool) -> None:
+        blocks = self._blocks
+        if wait or not blocks or blocks[-1].wait:
+            blocks.append(_Block(wait))
+        block = blocks[-1]
+        method = _Method(method_id, frame, block, no_retry, None)
+        block.methods[method_id] = method
+        self._methods[method_id] = method
+        if block is blocks[0] and self._connected and not self._hold_methods:
+            self._send_method(method)
+
+    def _send_method(self, method: _Method) -> None:
+        self._outbox.append(method.frame)
+        method.sent = True
+        self._unconfirmed.append(method)
+        if method.wait:
+            # Meteor holds data back while a wait method (a login...) runs: no flicker.
+            if not self._quiescing:
+                if self._pending:
+                    self._flush()
+                self._quiescing = True
+            self._blocking.add(method.id)
+
+    def _pump(self) -> None:
+        """Send the first block's unsent calls, dropping finished blocks ahead of it."""
+        if not self._connected or self._hold_methods:
+            return
+        blocks = self._blocks
+        while blocks:
+            block = blocks[0]
+            if block.methods:
+                for method in list(block.methods.values()):
+                    if not method.sent and not method.has_result:
+                        self._send_method(method)
+                return
+            blocks.popleft()
+
+    def _data_visible(self, method: _Method) -> None:
+        if method.login_token is None:
+            self._events.append(MethodDataVisible(method.id))
+        self._finish(method)
+
+    def _finish(self, method: _Method) -> None:
+        """Forget a call; if that empties the block on the wire, the next one goes out."""
+        self._methods.pop(method.id, None)
+        self._blocking.discard(method.id)
+        block = method.block
+        block.methods.pop(method.id, None)
+        if not block.methods and self._blocks and block is self._blocks[0]:
+            self._pump()
+
+    # -- data and quiescence --------------------------------------------------------------
+    def _valid_data_extras(self, msg: dict[str, Any], kind: str, text: str) -> bool:
+        """Check the fields only some data messages have (``cleared``, ``before``)."""
+        if kind == "changed":
+            cleared = msg.get("cleared")
+            if cleared is not None and not (
+                isinstance(cleared, list) and all(type(c) is str for c in cleared)
+            ):
+                self._violation("'changed' whose 'cleared' is not a list of strings", text)
+                return False
+        elif kind in ("addedBefore", "movedBefore"):
+            before = msg.get("before")
+            if before is not None and type(before) is not str:
+                self._violation(f"{kind!r} whose 'before' is not a string or null", text)
+                return False
+        return True
+
+    def _flush(self) -> None:
+        batch = self._pending
+        self._pending = []
+        self._apply(batch, reset=False)
+
+    def _apply(self, batch: list[dict[str, Any]], reset: bool) -> None:
+        if self._store is None:
+            return
+        try:
+            self._store.apply_batch(batch, reset)
+        except Exception:
+            # A broken store must not leave the protocol state half-updated.
+            _log.exception("the data store failed to apply a batch of %d messages", len(batch))
+
+    def _hold_message(self, apply: Callable[[Any], None], arg: Any) -> None:
+        self._held_messages.append((apply, arg))
+        self._check_quiescence()
+
+    def _check_quiescence(self) -> None:
+        if self._quiescing and not self._reviving and not self._blocking:
+            self._end_quiescence()
+
+    def _end_quiescence(self) -> None:
+        """Apply the held data in one batch, then the held messages, in arrival order."""
+        self._quiescing = False
+        data, self._held_data = self._held_data, []
+        held, self._held_messages = self._held_messages, []
+        reset, self._reset_pending = self._reset_pending, False
+        half_finished, self._half_finished = self._half_finished, []
+        if data or reset:
+            self._apply(data, reset)
+        for apply, arg in held:
+            apply(arg)
+        for method in half_finished:
+            if self._methods.get(method.id) is method:
+                self._data_visible(method)
+
+    # -- lifecycle helpers ----------------------------------------------------------------
+    def _set_status(self, new: Status, reason: str | None = None) -> None:
+        old = self._status
+        if new is not old:
+            self._status = new
+            self._events.append(StatusChanged(old, new, reason))
+
+    def _should_close(self, reason: str) -> None:
+        if self._transport_open and not self._closing:
+            self._closing = True
+            self._events.append(TransportShouldClose(reason))
+
+    def _outstanding_ping(self) -> float | None:
+        """When our heartbeat ping went out, if no frame has arrived since."""
+        sent = self._ping_sent_at
+        return sent if sent is not None and sent > self._last_inbound else None
+
+    def _send_ping(self, ping_id: str | None) -> None:
+        msg: dict[str, Any] = {"msg": "ping"}
+        if ping_id is not None:
+            msg["id"] = ping_id
+        self._outbox.append(encode_message(msg))
+        self._pings_sent += 1
+
+    def _drop_transport(self) -> None:
+        """Forget everything that belonged to the transport that just went away."""
+        self._dialing = False
+        self._transport_open = False
+        self._connected = False
+        self._closing = False
+        self._heartbeats = False
+        self._outbox = []
+        self._unconfirmed.clear()
+        self._ping_sent_at = None
+        self._connect_deadline = None
+        self._resume_ping_id = None
+        self._resume_deadline = None
+        self._hold_methods = False
+        for method in self._methods.values():
+            method.sent = False
+        if self._pending:
+            self._flush()
+
+    def _plan_retry(self, reason: str) -> float | None:
+        """Return the delay before the next attempt, or give up (status FAILED)."""
+        if self._immediate:
+            self._immediate = False
+            self._set_status(Status.RECONNECTING, reason)
+            return 0.0
+        if self._backoff is False:
+            self._give_up(ConnectionFailedError, f"connection lost and reconnect is off: {reason}")
+            return None
+        if self._max_attempts is not None and self._attempts >= self._max_attempts:
+            self._give_up(
+                ConnectionFailedError,
+                f"gave up after {self._attempts} reconnect attempts: {reason}",
+            )
+            return None
+        delay = float(self._backoff.delay(self._attempts, self._jitter))
+        self._attempts += 1
+        self._set_status(Status.RECONNECTING, reason)
+        return delay
+
+    def _give_up(self, error: type[ConnectionFailedError], reason: str) -> None:
+        self._failed = True
+        self._dead = True
+        self._abort_all(error, reason)
+        self._set_status(Status.FAILED, reason)
+
+    def _dead_error(self) -> ConnectionClosedError:
+        if self._closed:
+            return ClientClosedError("the client was closed")
+        return ConnectionFailedError("the client gave up connecting")
+
+    def _abort_all(self, error: type[ConnectionClosedError], reason: str) -> None:
+        """End every call and subscription with a fresh ``error(reason)`` each."""
+        if self._pending:
+            self._flush()
+        self._quiescing = False
+        self._held_data.clear()
+        self._held_messages.clear()
+        self._reviving.clear()
+        self._blocking.clear()
+        self._half_finished.clear()
+        self._reset_pending = False
+        self._hold_methods = False
+        events = self._events
+        for method in self._methods.values():
+            if method.login_token is not None:
+                continue
+            if not method.has_result:
+                events.append(MethodResult(method.id, error=error(reason)))
+            events.append(MethodDataVisible(method.id, error=error(reason)))
+        self._methods.clear()
+        self._blocks.clear()
+        self._unconfirmed.clear()
+        self._cancelled.clear()
+        for sub_id in self._subs:
+            events.append(SubscriptionStopped(sub_id, error(reason)))
+        self._subs.clear()
+        self._pending_unsubs.clear()
+
+    def _violation(self, reason: str, text: str) -> None:
+        _log.warning("ignored a DDP frame from the server: %s", reason)
+        self._events.append(ProtocolViolation(reason, text[:_FRAME_EXCERPT]))
+
+
+def _param_list(params: Sequence[Any]) -> list[Any]:
+    if isinstance(params, str | bytes) or not isinstance(params, Sequence):
+        raise TypeError(f"params must be a list or tuple, not {type(params).__name__}")
+    return list(params)
