@@ -1,0 +1,38 @@
+"""``ddp.collection``: the local document store, minimongo queries and live queries.
+
+The protocol core feeds a :class:`CollectionRegistry` through ``apply_batch``; users read a
+:class:`Collection` (``client.collection(name)``) with ``find``/``find_one`` and watch queries
+with ``Cursor.observe``/``Cursor.observe_changes``::
+
+    registry = CollectionRegistry()
+    registry.apply_batch([{"msg": "added", "collection": "items", "id": "a",
+                           "fields": {"n": 1}}], reset=False)
+    items = registry.get("items")
+    items.find({"n": {"$gte": 1}}, sort=[("n", -1)]).fetch()   # [{"n": 1, "_id": "a"}]
+
+Queries follow Meteor's minimongo semantics; see :mod:`ddp.collection.matcher`.
+"""
+
+from __future__ import annotations
+
+from ddp.collection.collection import Collection
+from ddp.collection.cursor import Cursor
+from ddp.collection.matcher import compile_selector
+from ddp.collection.observe import ObserveHandle
+from ddp.collection.projection import compile_projection
+from ddp.collection.registry import CollectionRegistry, CollectionStats, Dispatch
+from ddp.collection.sorter import compile_sort
+from ddp.collection.values import MISSING
+
+__all__ = [
+    "MISSING",
+    "Collection",
+    "CollectionRegistry",
+    "CollectionStats",
+    "Cursor",
+    "Dispatch",
+    "ObserveHandle",
+    "compile_projection",
+    "compile_selector",
+    "compile_sort",
+]

@@ -1,0 +1,260 @@
+"""Mongo value semantics: type codes, type order, equality and comparison keys.
+
+Minimongo compares values of different types by a fixed *type order* (null < numbers <
+strings < objects < arrays < binary < ObjectId < booleans < dates < regular expressions), and
+values of one type by their natural order. We turn every value into a *key*: a tuple whose
+first item is the type rank, so plain tuple comparison gives Mongo's order and the sorter can
+use ``sorted(key=...)`` and ``bisect`` instead of a comparison function.
+
+``MISSING`` stands for JavaScript's ``undefined``: a path that leads nowhere. It is distinct
+from ``None`` (null) in storage, but equality and comparisons treat the two alike, as
+minimongo does.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import re
+from typing import Any, Final
+
+from ddp import ejson
+from ddp.exceptions import InvalidSelectorError
+
+__all__ = [
+    "MISSING",
+    "NUMBER_TYPES",
+    "TYPE_ALIASES",
+    "clone_value",
+    "mongo_equal",
+    "sort_key",
+    "type_code",
+]
+
+
+class _Missing:
+    """The type of ``MISSING``: JavaScript's ``undefined``, a path that leads nowhere."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final[Any] = _Missing()
+
+# bool is a subclass of int in Python but never a number in Mongo; test with ``type(v) in``.
+NUMBER_TYPES: Final = frozenset({int, float, decimal.Decimal})
+
+# Meteor's ``LocalCollection._f._type`` codes (BSON type numbers), used by ``$type``.
+_NUMBER, _STRING, _OBJECT, _ARRAY, _BINARY, _OID, _BOOL, _DATE, _NULL, _REGEX, _FUNC = (
+    1,
+    2,
+    3,
+    4,
+    5,
+    7,
+    8,
+    9,
+    10,
+    11,
+    13,
+)
+
+# MongoDB's string aliases for ``$type`` (an extension: Meteor only takes the numbers).
+TYPE_ALIASES: Final[dict[str, int]] = {
+    "double": _NUMBER,
+    "int": _NUMBER,
+    "long": _NUMBER,
+    "decimal": _NUMBER,
+    "number": _NUMBER,
+    "string": _STRING,
+    "object": _OBJECT,
+    "array": _ARRAY,
+    "binData": _BINARY,
+    "objectId": _OID,
+    "bool": _BOOL,
+    "date": _DATE,
+    "null": _NULL,
+    "regex": _REGEX,
+    "javascript": _FUNC,
+}
+
+_TYPE_BY_CLASS: Final[dict[type, int]] = {
+    int: _NUMBER,
+    float: _NUMBER,
+    decimal.Decimal: _NUMBER,
+    str: _STRING,
+    dict: _OBJECT,
+    list: _ARRAY,
+    tuple: _ARRAY,
+    bytes: _BINARY,
+    bytearray: _BINARY,
+    memoryview: _BINARY,
+    bool: _BOOL,
+    datetime.datetime: _DATE,
+    type(None): _NULL,
+    re.Pattern: _REGEX,
+    ejson.Regex: _REGEX,
+    ejson.ObjectId: _OID,
+}
+
+# Sort rank of each type code (MongoDB's BSON comparison order as minimongo has it).
+_RANK: Final[dict[int, int]] = {
+    _NULL: 0,
+    _NUMBER: 1,
+    _STRING: 2,
+    _OBJECT: 3,
+    _ARRAY: 4,
+    _BINARY: 5,
+    _OID: 6,
+    _BOOL: 7,
+    _DATE: 8,
+    _REGEX: 9,
+    _FUNC: 100,
+}
+
+
+def type_code(value: Any) -> int:
+    """Return minimongo's type code of ``value`` (``MISSING`` counts as null).
+
+    Args:
+        value: Any stored value.
+
+    Returns:
+        The BSON type number: 1 number, 2 string, 3 object, 4 array, 5 binary, 7 ObjectId,
+        8 bool, 9 date, 10 null, 11 regex, 13 function.
+    """
+    code = _TYPE_BY_CLASS.get(type(value))
+    if code is not None:
+        return code
+    if value is MISSING:
+        return _NULL
+    if isinstance(value, ejson.ObjectId):
+        return _OID
+    if callable(value):
+        return _FUNC
+    # Subclasses of the builtins (rare) and custom EJSON types: objects, like Meteor's
+    # fallback; a datetime subclass stays a date.
+    for cls, code in _TYPE_BY_CLASS.items():
+        if cls is not bool and isinstance(value, cls):
+            return code
+    return _OBJECT
+
+
+def mongo_equal(a: Any, b: Any) -> bool:
+    """Minimongo equality: EJSON equality, key-order sensitive, with null == missing.
+
+    Args:
+        a: A value.
+        b: Another value.
+
+    Returns:
+        Whether the two values are equal for a selector.
+    """
+    if a is MISSING:
+        a = None
+    if b is MISSING:
+        b = None
+    return ejson.equals(a, b, key_order_sensitive=True)
+
+
+def _number_key(value: Any) -> tuple[Any, ...]:
+    # NaN sorts before every other number in MongoDB, and Python's NaN compares false to
+    # everything, so it gets its own sub-rank.
+    if value != value:
+        return (1, 0, 0)
+    return (1, 1, value)
+
+
+def sort_key(value: Any) -> tuple[Any, ...]:
+    """Return a key for ``value`` such that keys compare as minimongo compares the values.
+
+    Args:
+        value: Any stored value (``MISSING`` sorts first, before null).
+
+    Returns:
+        A tuple whose first item is the type rank.
+
+    Raises:
+        InvalidSelectorError: For regular expressions and functions, which Mongo cannot sort.
+    """
+    cls = type(value)
+    if cls is str:
+        return (2, value)
+    if cls is int or cls is float or cls is decimal.Decimal:
+        return _number_key(value)
+    if value is MISSING:
+        return (-1,)
+    code = type_code(value)
+    if code == _NULL:
+        return (0,)
+    if code == _NUMBER:
+        return _number_key(value)
+    if code == _STRING:
+        return (2, str(value))
+    if code == _OBJECT:
+        if not isinstance(value, dict):
+            value = ejson.to_json_value(value)
+            if not isinstance(value, dict):
+                return sort_key(value)
+        # Meteor compares objects as the flat array [k1, v1, k2, v2, ...].
+        flat: list[tuple[Any, ...]] = []
+        for k, v in value.items():
+            flat.append((2, k))
+            flat.append(sort_key(v))
+        return (3, tuple(flat))
+    if code == _ARRAY:
+        return (4, tuple(sort_key(v) for v in value))
+    if code == _BINARY:
+        data = bytes(value)
+        return (5, len(data), data)
+    if code == _OID:
+        return (6, value.hex)
+    if code == _BOOL:
+        return (7, bool(value))
+    if code == _DATE:
+        return (8, value.timestamp())
+    if code == _REGEX:
+        raise InvalidSelectorError("sorting is not supported on regular expressions")
+    raise InvalidSelectorError("sorting is not supported on functions")
+
+
+_IMMUTABLE: Final = frozenset(
+    {
+        str,
+        int,
+        float,
+        bool,
+        type(None),
+        bytes,
+        decimal.Decimal,
+        datetime.datetime,
+        ejson.ObjectId,
+        ejson.Regex,
+        re.Pattern,
+    }
+)
+
+
+def clone_value(value: Any) -> Any:
+    """Return a copy of ``value`` that shares nothing mutable with it.
+
+    Containers are copied recursively; immutable scalars are shared; anything else (custom
+    EJSON types) goes through ``ejson.clone``. This is the copy every document handed to
+    user code receives, so it is written for speed: most stored values are scalars.
+
+    Args:
+        value: A stored value.
+
+    Returns:
+        An independent copy.
+    """
+    cls = type(value)
+    if cls is dict:
+        return {k: v if type(v) in _IMMUTABLE else clone_value(v) for k, v in value.items()}
+    if cls is list:
+        return [v if type(v) in _IMMUTABLE else clone_value(v) for v in value]
+    if cls in _IMMUTABLE or value is MISSING:
+        return value
+    return ejson.clone(value)
