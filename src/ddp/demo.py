@@ -61,9 +61,12 @@ def run_demo(out: Callable[[str], Any] = print) -> None:
             tasks = client.collection("tasks")
             out(f"subscription ready: {tasks.count()} tasks")
             changed = threading.Event()
-            handle = tasks.find({"done": False}).observe_changes(
-                removed=lambda doc_id: (out(f"  live query: task {doc_id} is done"), changed.set())
-            )
+
+            def on_removed(doc_id: Any) -> None:
+                out(f"  live query: task {doc_id} is done")
+                changed.set()
+
+            handle = tasks.find({"done": False}).observe_changes(removed=on_removed)
             client.call("tasks.complete", "ship it")
             changed.wait(5)
 
@@ -75,7 +78,7 @@ def run_demo(out: Callable[[str], Any] = print) -> None:
             sub.ready(timeout=10)
             out(
                 f"reconnected: still logged in as {client.user_id}, "
-                f"{tasks.count({'done': False})} open tasks, nothing flickered"
+                f"{tasks.find({'done': False}).count()} open tasks, nothing flickered"
             )
             out(f"ping: {client.ping() * 1000:.2f} ms")
             handle.stop()
