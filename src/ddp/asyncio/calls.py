@@ -1,0 +1,246 @@
+"""Handles the asyncio client gives out: :class:`MethodCall` and :class:`Subscription`.
+
+Each handle wraps :class:`asyncio.Future` objects that the client resolves from its event
+loop. Every wait ends: with the outcome, with the ``timeout`` given, or with a typed error when
+the client closes or gives up (:class:`ddp.ClientClosedError`, :class:`ddp.ConnectionFailedError`).
+The blocking twins are in :mod:`ddp.sync.calls`; the two share names and semantics.
+"""
+
+from __future__ import annotations
+
+# ``timeout=`` parameters (ruff ASYNC109) are part of the API both clients share.
+import asyncio
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ddp.exceptions import DDPError, DDPTimeoutError, InvalidStateError
+
+if TYPE_CHECKING:
+    from ddp.asyncio.client import AsyncClient
+
+__all__ = ["MethodCall", "Subscription"]
+
+T = TypeVar("T")
+
+
+async def wait_for(future: asyncio.Future[T], timeout: float | None, what: str) -> T:  # noqa: ASYNC109
+    """Wait for ``future`` without cancelling it, turning a timeout into ``DDPTimeoutError``.
+
+    ``asyncio.shield`` keeps the shared future alive when this one waiter gives up, so other
+    waiters (and the client) still see the outcome.
+    """
+    if future.done():
+        return future.result()
+    if timeout is None:
+        return await asyncio.shield(future)
+    try:
+        async with asyncio.timeout(timeout):
+            return await asyncio.shield(future)
+    except TimeoutError as exc:
+        if isinstance(exc, DDPError) or future.done():
+            raise
+        raise DDPTimeoutError(f"{what} timed out after {timeout} s") from None
+
+
+def _settle(future: asyncio.Future[Any], error: BaseException) -> None:
+    """Fail ``future`` and mark its exception retrieved (nobody may ever await it)."""
+    if not future.done():
+        future.set_exception(error)
+        future.exception()
+
+
+class MethodCall:
+    """A method call in progress (what :meth:`AsyncClient.go` returns).
+
+    Two milestones, as in Meteor: the *result* (:meth:`result`, or ``await call``), and
+    *data visible* (:meth:`data_visible`): every document the method wrote is in the cache.
+
+    Attributes:
+        id: The DDP method id.
+        method: The method's name.
+        params: The arguments, as sent.
+    """
+
+    __slots__ = ("_client", "_result", "_sent_at", "_visible", "id", "method", "params")
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        method_id: str,
+        method: str,
+        params: tuple[Any, ...],
+        loop: asyncio.AbstractEventLoop,
+        sent_at: float,
+    ) -> None:
+        self._client = client
+        self.id = method_id
+        self.method = method
+        self.params = params
+        self._result: asyncio.Future[Any] = loop.create_future()
+        self._visible: asyncio.Future[None] = loop.create_future()
+        self._sent_at = sent_at
+
+    async def result(self, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        """Wait for the method's result and return it.
+
+        Args:
+            timeout: Seconds to wait (``None``: until the call ends). Running out of time
+                raises but leaves the call running: wait again, or :meth:`cancel` it.
+
+        Raises:
+            ddp.MethodError: The server answered with an error (``RateLimitedError``,
+                ``InvocationFailedError`` and ``LoginError`` are kinds of it).
+            ddp.ConnectionClosedError: The client closed or gave up before the result.
+            ddp.DDPTimeoutError: ``timeout`` ran out.
+            asyncio.CancelledError: The call was cancelled.
+        """
+        return await wait_for(self._result, timeout, f"method {self.method!r}")
+
+    async def data_visible(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        """Wait until every write of the method is in the local cache (DDP's ``updated``).
+
+        Raises:
+            ddp.ConnectionClosedError: The client closed or gave up first.
+            ddp.DDPTimeoutError: ``timeout`` ran out.
+            asyncio.CancelledError: The call was cancelled.
+        """
+        await wait_for(self._visible, timeout, f"data of method {self.method!r}")
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self.result().__await__()
+
+    def done(self) -> bool:
+        """Whether the result (or the error) is known."""
+        return self._result.done()
+
+    def cancel(self) -> bool:
+        """Stop waiting for this call: forget it locally; its eventual result is ignored.
+
+        The server may still run it (DDP cannot take a call back). Waiters get
+        ``asyncio.CancelledError``. Returns whether anything was cancelled.
+        """
+        self._client._forget_call(self.id)
+        cancelled = self._result.cancel()
+        return self._visible.cancel() or cancelled
+
+    # -- used by the client, on its loop -------------------------------------------------
+    def _set_result(self, result: Any, error: BaseException | None) -> None:
+        if self._result.done():
+            return
+        if error is None:
+            self._result.set_result(result)
+        else:
+            _settle(self._result, error)
+
+    def _set_visible(self, error: BaseException | None) -> None:
+        if self._visible.done():
+            return
+        if error is None:
+            self._visible.set_result(None)
+        else:
+            _settle(self._visible, error)
+
+    def __repr__(self) -> str:
+        state = "done" if self._result.done() else "pending"
+        return f"<MethodCall {self.id} {self.method!r} {state}>"
+
+
+class Subscription:
+    """A subscription (what :meth:`AsyncClient.subscribe` returns), keyed by its id.
+
+    It lives across reconnects (re-sent with the same id) until :meth:`stop` or the server
+    ends it. One publication may be subscribed several times, with other arguments.
+
+    Attributes:
+        id: The DDP subscription id.
+        name: The publication's name.
+        params: The arguments, as sent.
+    """
+
+    __slots__ = ("_client", "_error", "_ready", "_stopped", "id", "name", "params")
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        sub_id: str,
+        name: str,
+        params: tuple[Any, ...],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._client = client
+        self.id = sub_id
+        self.name = name
+        self.params = params
+        self._ready: asyncio.Future[None] = loop.create_future()
+        self._error: DDPError | None = None
+        self._stopped = False
+
+    async def ready(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        """Wait until the initial data is in the local cache (DDP's ``ready``).
+
+        Raises:
+            ddp.SubscriptionError: The server refused or ended it (``RateLimitedError``
+                is a kind of it); the whole error object is kept.
+            ddp.ConnectionClosedError: The client closed or gave up first.
+            ddp.InvalidStateError: It was stopped before it became ready.
+            ddp.DDPTimeoutError: ``timeout`` ran out.
+        """
+        try:
+            await wait_for(self._ready, timeout, f"subscription {self.name!r}")
+        except asyncio.CancelledError:
+            if not self._ready.cancelled():
+                raise  # our own task is being cancelled
+            raise InvalidStateError(
+                f"subscription {self.name!r} was stopped before it became ready"
+            ) from None
+
+    @property
+    def is_ready(self) -> bool:
+        """Whether the initial data arrived (stays true across reconnects)."""
+        fut = self._ready
+        return fut.done() and not fut.cancelled() and fut.exception() is None
+
+    @property
+    def error(self) -> DDPError | None:
+        """Why the subscription ended, or ``None`` while it runs or after a normal stop."""
+        return self._error
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the subscription has ended (stopped, refused, or the client closed)."""
+        return self._stopped
+
+    def stop(self) -> None:
+        """End the subscription (``unsub``); its documents leave the cache as the server
+        removes them. Idempotent."""
+        self._client._stop_subscription(self)
+
+    # -- used by the client, on its loop -------------------------------------------------
+    def _set_ready(self) -> None:
+        if not self._ready.done():
+            self._ready.set_result(None)
+
+    def _set_stopped(self, error: DDPError | None) -> None:
+        self._stopped = True
+        self._error = error
+        if not self._ready.done():
+            if error is not None:
+                _settle(self._ready, error)
+            else:
+                self._ready.cancel()
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped else "ready" if self.is_ready else "pending"
+        return f"<Subscription {self.id} {self.name!r} {state}>"
