@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ddp.exceptions import MethodError
+from ddp.events import Connected
+from ddp.exceptions import DDPTimeoutError, MethodError
 from ddp.server import MethodContext, Server, Subscription, server_in_thread
 from ddp.sync import Client
 
@@ -39,6 +40,11 @@ def build_demo_server(server: Server) -> None:
     @server.publish("tasks")
     def publish_tasks(sub: Subscription) -> Any:
         return tasks.find()
+
+
+def _wait(event: threading.Event, what: str) -> None:
+    if not event.wait(10):
+        raise DDPTimeoutError(f"demo: {what} did not happen within 10 s")
 
 
 def run_demo(out: Callable[[str], Any] = print) -> None:
@@ -68,18 +74,33 @@ def run_demo(out: Callable[[str], Any] = print) -> None:
 
             handle = tasks.find({"done": False}).observe_changes(removed=on_removed)
             client.call("tasks.complete", "ship it")
-            changed.wait(5)
+            _wait(changed, "the live query")
 
+            reconnects: list[Connected] = []
             reconnected = threading.Event()
-            client.on_reconnect(lambda *_: reconnected.set())
-            st.call(st.server.faults.drop_all)
-            out("server dropped every connection ...")
-            reconnected.wait(10)
-            sub.ready(timeout=10)
-            out(
-                f"reconnected: still logged in as {client.user_id}, "
-                f"{tasks.find({'done': False}).count()} open tasks, nothing flickered"
-            )
+
+            def on_connected(event: Connected) -> None:
+                if event.reconnect:
+                    reconnects.append(event)
+                    reconnected.set()
+
+            client.on_connected(on_connected)
+            for fault, what in (
+                (st.server.faults.drop_all, "server dropped every connection"),
+                (st.server.faults.restart, "server restarted and forgot every session"),
+            ):
+                reconnected.clear()
+                st.call(fault)
+                out(f"{what} ...")
+                _wait(reconnected, "the reconnect")
+                sub.ready(timeout=10)
+                how = (
+                    "session resumed" if reconnects[-1].resumed else "new session, logged in again"
+                )
+                out(
+                    f"  reconnected ({how}): user {client.user_id}, "
+                    f"{tasks.find({'done': False}).count()} open tasks, no flicker"
+                )
             out(f"ping: {client.ping() * 1000:.2f} ms")
             handle.stop()
             out(f"stats: {client.stats()}")
