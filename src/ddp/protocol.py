@@ -100,12 +100,20 @@ for every call sent in step 1 or 2; if nothing is pending the store is reset at 
 **Reconnect, resumed session** (Meteor 3.5: ``connected`` repeats our session id). The
 store, the login and the subscriptions stand: no reset, no login, no quiescence of its own.
 The core re-sends ``sub`` for every subscription (the server ignores ids it has, and
-recovers one lost in flight) and the ``unsub`` of every subscription stopped while offline,
-then a ``ping`` with a private id. The server replays what it queued for us before it
-answers that ping, so when the ``pong`` comes every reply the server already had is in, and
-only calls still without a ``result`` are re-sent (``no_retry`` ones transmitted before
-end with ``InvocationFailedError`` instead). A server that resumes but does not answer
-within ``heartbeat_timeout`` gets its transport closed.
+recovers one lost in flight) and the ``unsub`` of every subscription stopped while offline.
+Calls still without a ``result`` are held, because re-sending one the server is still
+running would run it twice (Meteor re-sends at once and does exactly that). Two private
+messages follow: a ``ping``, which a live server answers at once (no ``pong`` within
+``heartbeat_timeout``: the transport is closed), and an ordering *barrier*, a ``sub`` to the
+publication ``RESUME_BARRIER`` that no server has. A server handles a connection's messages
+in order, so its ``nosub`` comes only after the replay of what it queued for us and after
+every call it received before the drop has returned its ``result``. When the barrier is
+answered, only calls still without a ``result`` are re-sent, with their ids: the server
+never got them (``no_retry`` ones that were transmitted end with ``InvocationFailedError``
+instead, as they may have been lost either way). Only a call the server runs with
+``this.unblock()`` can still run twice. A server that never answers the barrier (it
+ignores unknown subscriptions) gets ``resume_barrier_timeout`` seconds after the ``pong``,
+then the calls are re-sent as Meteor would.
 
 **receivedCount** is counted exactly as Meteor 3.5's server counts ``sentCount``: every
 message with a ``msg`` received on an established session, except ``ping`` and ``pong``.
@@ -184,6 +192,9 @@ _FRAME_EXCERPT = 300
 _PRE1 = "pre1"
 _NO_EVENTS: tuple[Event, ...] = ()
 _DISCONNECT_FRAME = encode_message({"msg": "disconnect"})
+RESUME_BARRIER = "ddp-client/resume-barrier"
+"""The publication name of the ordering barrier sent after a resumed session (see the theory
+of operation). No server publishes it: Meteor answers ``nosub`` 404, in order."""
 
 
 class DataStore(Protocol):
@@ -287,6 +298,7 @@ class ClientProtocol:
         max_attempts: int | None = None,
         max_batch: int = 1000,
         random: Callable[[], float] | None = None,
+        resume_barrier_timeout: float = 60.0,
     ) -> None:
         if isinstance(versions, str) or not versions:
             raise ValueError("versions must be a non-empty sequence of version strings")
@@ -308,6 +320,9 @@ class ClientProtocol:
             raise ValueError("heartbeat_interval must be >= 0 (0 turns heartbeats off)")
         if connect_timeout is not None and connect_timeout < 0:
             raise ValueError("connect_timeout must be >= 0 (0 means no limit)")
+        if not resume_barrier_timeout or resume_barrier_timeout < 0:
+            raise ValueError("resume_barrier_timeout must be > 0")
+        self._resume_barrier_timeout = resume_barrier_timeout
 
         # -- configuration
         self._store = store
@@ -326,6 +341,7 @@ class ClientProtocol:
         self._status = Status.DISCONNECTED
         self._closed = False  # close() was called
         self._failed = False  # gave up for good
+        self._failure: DDPError | None = None  # why it gave up
         self._dead = False  # closed or failed: inbound frames are ignored
         self._dialing = False
         self._transport_open = False
@@ -347,6 +363,8 @@ class ClientProtocol:
         self._connect_deadline: float | None = None
         self._resume_ping_id: str | None = None
         self._resume_deadline: float | None = None
+        self._barrier_id: str | None = None  # resumed session: the ordering barrier's sub id
+        self._barrier_deadline: float | None = None
         self._pings_sent = 0
         self._pings_received = 0
         self._pongs_received = 0
@@ -402,6 +420,16 @@ class ClientProtocol:
     def version(self) -> str | None:
         """The negotiated DDP version of the current connection."""
         return self._version
+
+    @property
+    def failure(self) -> DDPError | None:
+        """Why the core gave up for good (status FAILED), or ``None`` while it has not.
+
+        A :class:`~ddp.exceptions.VersionNegotiationError` when the server shares no DDP
+        version with us, otherwise a :class:`~ddp.exceptions.ConnectionFailedError`
+        (``backoff=False`` or ``max_attempts`` exhausted). ``close()`` is not a failure.
+        """
+        return self._failure
 
     @property
     def received_count(self) -> int:
@@ -562,6 +590,9 @@ class ClientProtocol:
         if not self._connected:
             return self._connect_deadline
         deadline = self._resume_deadline
+        if self._barrier_deadline is not None:
+            barrier = self._barrier_deadline
+            deadline = barrier if deadline is None else min(deadline, barrier)
         if self._heartbeats:
             sent = self._outstanding_ping()
             if sent is not None:
@@ -582,6 +613,13 @@ class ClientProtocol:
         if self._resume_deadline is not None and now >= self._resume_deadline:
             self._should_close("no pong after resuming the session")
             return
+        if self._barrier_deadline is not None and now >= self._barrier_deadline:
+            _log.warning(
+                "no answer to the resume barrier within %.0f s: re-sending the calls still "
+                "without a result (a call the server is still running may run twice)",
+                self._resume_barrier_timeout,
+            )
+            self._barrier_passed()
         if not self._heartbeats:
             return
         sent = self._outstanding_ping()
@@ -844,9 +882,12 @@ class ClientProtocol:
         self._pongs_received += 1
         ping_id = msg.get("id")
         if ping_id is not None and ping_id == self._resume_ping_id:
+            # The server is alive; the barrier (answered only once the server has worked
+            # through what it received before it) now gets its own, longer deadline.
             self._resume_ping_id = None
             self._resume_deadline = None
-            self._release_methods()
+            if self._barrier_id is not None:
+                self._barrier_deadline = self._last_inbound + self._resume_barrier_timeout
             return
         self._events.append(Pong(ping_id if isinstance(ping_id, str) else None))
 
@@ -856,6 +897,11 @@ class ClientProtocol:
             self._violation("'ready' without a 'subs' list", text)
             return
         sub_ids = [s for s in subs if type(s) is str]
+        if self._barrier_id is not None and self._barrier_id in sub_ids:
+            # Someone does publish the barrier's name: stop it, it served its purpose.
+            sub_ids.remove(self._barrier_id)
+            self._outbox.append(encode_message({"msg": "unsub", "id": self._barrier_id}))
+            self._barrier_passed()
         if self._quiescing:
             self._reviving.difference_update(sub_ids)
             self._hold_message(self._apply_ready, sub_ids)
@@ -866,6 +912,9 @@ class ClientProtocol:
         sub_id = msg.get("id")
         if type(sub_id) is not str:
             self._violation("'nosub' without a string 'id'", text)
+            return
+        if sub_id == self._barrier_id:
+            self._barrier_passed()
             return
         error = msg.get("error")
         if self._quiescing:
@@ -986,6 +1035,18 @@ class ClientProtocol:
         self._resume_ping_id = random_id(random=self._random)
         self._resume_deadline = self._last_inbound + self._heartbeat_timeout
         self._send_ping(self._resume_ping_id)
+        self._barrier_id = random_id(random=self._random)
+        self._outbox.append(
+            encode_message(
+                {"msg": "sub", "id": self._barrier_id, "name": RESUME_BARRIER, "params": []}
+            )
+        )
+
+    def _barrier_passed(self) -> None:
+        """Every message the server had from us before the resume has been processed."""
+        self._barrier_id = None
+        self._barrier_deadline = None
+        self._release_methods()
 
     def _release_methods(self) -> None:
         self._fail_unretryable()
@@ -1174,6 +1235,8 @@ class ClientProtocol:
         self._connect_deadline = None
         self._resume_ping_id = None
         self._resume_deadline = None
+        self._barrier_id = None
+        self._barrier_deadline = None
         self._hold_methods = False
         for method in self._methods.values():
             method.sent = False
@@ -1202,6 +1265,7 @@ class ClientProtocol:
 
     def _give_up(self, error: type[ConnectionFailedError], reason: str) -> None:
         self._failed = True
+        self._failure = error(reason)
         self._dead = True
         self._abort_all(error, reason)
         self._set_status(Status.FAILED, reason)

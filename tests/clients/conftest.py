@@ -74,6 +74,14 @@ def install(server: Server) -> App:
         await app.release.wait()
         return key
 
+    @server.method("hold")
+    async def hold(ctx: MethodContext, key: str) -> str:
+        # Like "park", but without unblock(): later messages of the connection wait for it,
+        # as they do for most Meteor methods.
+        app.calls[key] = app.calls.get(key, 0) + 1
+        await app.release.wait()
+        return key
+
     @server.publish("items")
     def publish_items(sub: Subscription, selector: dict[str, Any] | None = None) -> Any:
         return items.find(selector)

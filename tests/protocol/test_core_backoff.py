@@ -181,6 +181,7 @@ def test_custom_schedule_object_is_used(make_harness):
         ({"heartbeat_timeout": 0}, ValueError),
         ({"heartbeat_interval": -1}, ValueError),
         ({"connect_timeout": -1}, ValueError),
+        ({"resume_barrier_timeout": 0}, ValueError),
     ],
 )
 def test_bad_options_are_refused(kwargs, error):

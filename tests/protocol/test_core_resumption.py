@@ -13,6 +13,15 @@ from ddp.events import (
     TransportShouldClose,
 )
 from ddp.exceptions import InvocationFailedError
+from ddp.protocol import RESUME_BARRIER
+
+
+def private_messages(h):
+    """Read what a resume sends after the subs: the private ping and the ordering barrier."""
+    ping, barrier = h.sent()[-2:]
+    assert ping["msg"] == "ping" and isinstance(ping["id"], str)
+    assert barrier == {"msg": "sub", "id": barrier["id"], "name": RESUME_BARRIER, "params": []}
+    return ping, barrier
 
 
 def test_received_count_counts_exactly_what_the_server_counts(connected):
@@ -61,8 +70,8 @@ def test_resumed_session_keeps_store_login_and_subs(connected):
     assert Connected("S1", "1", resumed=True, reconnect=True) in h.events()
     sent = h.sent()
     assert sent[0] == {"msg": "sub", "id": sid, "name": "items", "params": []}
-    assert sent[1]["msg"] == "ping" and isinstance(sent[1]["id"], str)
-    assert len(sent) == 2  # no login, no methods yet
+    assert sent[1]["msg"] == "ping" and sent[2]["name"] == RESUME_BARRIER
+    assert len(sent) == 3  # no login, no methods yet
     assert len(h.store.batches) == batches  # no reset
     h.feed(msg="changed", collection="c", id="a", fields={"x": 1})
     h.proto.flush_data()  # no quiescence on a resume
@@ -81,13 +90,14 @@ def test_methods_are_resent_only_after_the_replay(connected):
     late = h.proto.call("made_offline")
     h.open()
     h.feed(msg="connected", session="S1")
-    (ping,) = h.sent()
-    assert ping["msg"] == "ping"
-    # The server replays what it queued for us, then answers the ping.
+    ping, barrier = private_messages(h)
+    # The server answers the ping at once, replays what it queued for us, and answers the
+    # barrier once it has worked through everything it received before it.
+    h.feed(msg="pong", id=ping["id"])
     h.feed(msg="result", id=replied, result=1)
     h.feed(msg="updated", methods=[replied])
     assert h.sent() == []
-    h.feed(msg="pong", id=ping["id"])
+    h.feed(msg="nosub", id=barrier["id"], error={"error": 404})
     assert [m["id"] for m in h.sent()] == [unanswered, late]
     events = h.events(MethodResult, MethodDataVisible, Pong)
     assert events[:2] == [MethodResult(replied, result=1), MethodDataVisible(replied)]
@@ -98,16 +108,65 @@ def test_methods_are_resent_only_after_the_replay(connected):
     assert isinstance(events[2].error, InvocationFailedError)  # no Pong for the private ping
 
 
-def test_calls_made_before_the_pong_wait_for_it(connected):
+def test_calls_made_before_the_barrier_wait_for_it(connected):
     h = connected
     h.lose()
     h.open()
     h.feed(msg="connected", session="S1")
-    (ping,) = h.sent()
+    ping, barrier = private_messages(h)
     mid = h.proto.call("eager")
-    assert h.sent() == []
     h.feed(msg="pong", id=ping["id"])
+    assert h.sent() == []
+    h.feed(msg="nosub", id=barrier["id"])
     assert [m["id"] for m in h.sent()] == [mid]
+
+
+def test_a_call_the_server_is_still_running_is_not_sent_again(connected):
+    """meteor/meteor #1285 / #4290: a re-sent call ran twice. On a resumed session the
+    barrier is answered only after the running call's result, so nothing is re-sent."""
+    h = connected
+    slow = h.proto.call("slow")
+    h.sent()
+    h.lose()
+    h.open()
+    h.feed(msg="connected", session="S1")
+    ping, barrier = private_messages(h)
+    h.feed(msg="pong", id=ping["id"])  # answered at once, while `slow` still runs
+    h.advance(30.0)  # the call takes long; the connection stays up (heartbeats go on)
+    h.feed(msg="result", id=slow, result="done")
+    h.feed(msg="updated", methods=[slow])
+    h.feed(msg="nosub", id=barrier["id"])
+    assert [m for m in h.sent() if m["msg"] == "method"] == []
+    assert h.events(MethodResult) == [MethodResult(slow, result="done")]
+
+
+def test_a_barrier_that_is_never_answered_releases_the_calls_after_its_timeout(connected):
+    h = connected
+    mid = h.proto.call("m")
+    h.sent()
+    h.lose()
+    h.open()
+    h.feed(msg="connected", session="S1")
+    ping, _barrier = private_messages(h)
+    h.feed(msg="pong", id=ping["id"])
+    assert h.proto.next_deadline() is not None
+    h.advance(60.0)
+    assert [m["id"] for m in h.sent() if m["msg"] == "method"] == [mid]
+
+
+def test_a_server_that_publishes_the_barrier_gets_it_stopped(connected):
+    h = connected
+    mid = h.proto.call("m")
+    h.sent()
+    h.lose()
+    h.open()
+    h.feed(msg="connected", session="S1")
+    _ping, barrier = private_messages(h)
+    h.feed(msg="ready", subs=[barrier["id"]])
+    sent = h.sent()
+    assert sent[0] == {"msg": "unsub", "id": barrier["id"]}
+    assert [m["id"] for m in sent[1:]] == [mid]
+    assert h.events(SubscriptionReady) == []
 
 
 def test_result_without_updated_waits_for_the_replayed_updated(connected):
@@ -119,8 +178,9 @@ def test_result_without_updated_waits_for_the_replayed_updated(connected):
     h.lose()
     h.open()
     h.feed(msg="connected", session="S1")
-    (ping,) = h.sent()
+    ping, barrier = private_messages(h)
     h.feed(msg="pong", id=ping["id"])
+    h.feed(msg="nosub", id=barrier["id"])
     assert h.sent() == []  # it had its result: never re-sent
     assert h.events(MethodDataVisible) == []
     h.feed(msg="updated", methods=[mid])
@@ -208,10 +268,11 @@ def test_a_failed_no_retry_wait_call_releases_held_data_on_resume(connected):
     h.lose()
     h.open()
     h.feed(msg="connected", session="S1")
-    (ping,) = h.sent()
+    ping, barrier = private_messages(h)
+    h.feed(msg="pong", id=ping["id"])
     h.feed(msg="added", collection="c", id="a")  # replayed, held: the wait call is open
     h.proto.flush_data()
     assert h.store.count("c") == 0
-    h.feed(msg="pong", id=ping["id"])  # the call is cut off: nothing holds the data now
+    h.feed(msg="nosub", id=barrier["id"])  # the call is cut off: nothing holds the data now
     assert h.store.count("c") == 1
     assert isinstance(h.events(MethodResult)[0].error, InvocationFailedError)
