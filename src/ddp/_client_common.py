@@ -1,8 +1,10 @@
 """What the two client drivers (:mod:`ddp.asyncio`, :mod:`ddp.sync`) share, free of I/O.
 
-URL translation, option validation, the listener registry, login arguments and results, and
-token freshness. Nothing here touches a socket, a thread, an event loop or a clock of its own:
-each function is given what it needs, so both drivers behave identically by construction.
+URL translation, option validation, the listener registry (and its hook into the store for
+``on_collection_change``), login arguments and results, token freshness, and the error a
+client ends with when its core gives up. Nothing here touches a socket, a thread, an event
+loop or a clock of its own: each function is given what it needs, so both drivers behave
+identically by construction.
 """
 
 from __future__ import annotations
@@ -14,12 +16,17 @@ import ssl as _ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Generic, ParamSpec, TypeAlias
 from urllib.parse import urlsplit
 
 from ddp.auth import LoginResult, TokenStore, password_login_params, resume_login_params
 from ddp.backoff import Backoff
+from ddp.collection import CollectionChange, CollectionRegistry
 from ddp.exceptions import (
+    ConnectionFailedError,
+    DDPError,
+    InvalidStateError,
     InvocationFailedError,
     LoginError,
     MethodError,
@@ -38,10 +45,12 @@ __all__ = [
     "HeadersLike",
     "ListenerRegistry",
     "ServerURL",
+    "add_change_listener",
     "as_login_error",
     "login_params",
     "parse_login_result",
     "parse_url",
+    "permanent_failure",
     "token_is_usable",
     "validate_options",
 ]
@@ -372,6 +381,74 @@ class ListenerRegistry(Generic[P]):
                     )
 
 
+def add_change_listener(
+    registry: CollectionRegistry | None,
+    callback: Callable[[Sequence[CollectionChange]], Any],
+    *,
+    on_awaitable: Callable[[Awaitable[Any]], None] | None = None,
+    defer: Callable[[Callable[[], None]], Any] | None = None,
+) -> Callable[[], None]:
+    """Hook an ``on_collection_change`` callback to a client's store.
+
+    The store calls its change listeners through its own ``dispatch`` (the blocking
+    client's dispatcher thread; at once, on the event loop, for the asyncio client);
+    ``defer`` moves the call on once more (the asyncio client passes ``loop.call_soon``, so
+    a listener never runs inside the receive loop). The callback is isolated like every
+    other listener (see :class:`ListenerRegistry`).
+
+    Args:
+        registry: The client's store, or ``None`` when it keeps no collections.
+        callback: Called with a tuple of :class:`ddp.collection.CollectionChange`.
+        on_awaitable: What to do with an awaitable the callback returns.
+        defer: Runs a no-argument function later (``None``: run it now).
+
+    Returns:
+        A function that removes the callback; nothing is delivered to it once it returns.
+
+    Raises:
+        InvalidStateError: The client keeps no collections (``collections=False``).
+        TypeError: ``callback`` is not callable.
+    """
+    if registry is None:
+        raise InvalidStateError("this client keeps no collections (collections=False)")
+    listener: ListenerRegistry[[Sequence[CollectionChange]]] = ListenerRegistry(
+        "collection change", on_awaitable
+    )
+    unlisten = listener.add(callback)
+    if defer is None:
+        unhook = registry.add_listener(listener.emit)
+    else:
+
+        def deferred(changes: Sequence[CollectionChange]) -> None:
+            defer(partial(listener.emit, changes))
+
+        unhook = registry.add_listener(deferred)
+
+    def remove() -> None:
+        unlisten()  # a deferred delivery already queued then reaches nobody
+        unhook()
+
+    return remove
+
+
+# -- failure ----------------------------------------------------------------------------------
+
+
+def permanent_failure(failure: DDPError | None, url: str) -> DDPError:
+    """Return the error a client raises for good once its core has given up (status FAILED).
+
+    Args:
+        failure: The core's :attr:`ddp.protocol.ClientProtocol.failure`: a
+            :class:`ddp.VersionNegotiationError` or a :class:`ddp.ConnectionFailedError`.
+        url: The server, named in the message.
+    """
+    if failure is None:  # the core reports FAILED only with a failure; stay typed regardless
+        return ConnectionFailedError(f"cannot connect to {url}: the client gave up")
+    error = type(failure)(f"cannot connect to {url}: {failure}")
+    error.__cause__ = failure
+    return error
+
+
 # -- login ------------------------------------------------------------------------------------
 
 
@@ -382,15 +459,24 @@ def login_params(
     email: str | None = None,
     token: str | None = None,
     code: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the argument of Meteor's ``login`` method for ``client.login(...)``.
 
     Exactly one way of logging in must be given: ``user=`` (a username, or an email when it
-    contains ``@``) or ``email=`` with ``password=``, or ``token=`` (a resume token).
+    contains ``@``) or ``email=`` with ``password=``, or ``token=`` (a resume token), or
+    ``params=``: the whole argument, as a custom login handler on the server expects it
+    (sent as given, EJSON-encoded).
 
     Raises:
         TypeError: The combination of arguments is not one of the above.
     """
+    if params is not None:
+        if any(x is not None for x in (user, email, password, token, code)):
+            raise TypeError("login(params=...) takes no user, email, password, token or code")
+        if not isinstance(params, Mapping):
+            raise TypeError(f"login params must be a mapping, not {type(params).__name__}")
+        return dict(params)
     if token is not None:
         if any(x is not None for x in (user, email, password, code)):
             raise TypeError("login(token=...) takes no user, email, password or code")

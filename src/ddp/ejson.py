@@ -69,6 +69,7 @@ __all__ = [
     "dumps",
     "equals",
     "from_json_value",
+    "from_parsed_json",
     "loads",
     "register_type",
     "serialize_json",
@@ -348,14 +349,17 @@ def _date_to_ms(value: datetime) -> int:
 
 
 def _date_from_ms(ms: Any) -> datetime:
-    if isinstance(ms, bool) or not isinstance(ms, int | float):
-        raise EJSONError(f"a $date must be a number of milliseconds, got {ms!r}")
-    if isinstance(ms, float):
-        if not math.isfinite(ms):
-            raise EJSONError(f"a $date must be finite, got {ms!r}")
-        ms = int(ms)  # JavaScript's TimeClip truncates toward zero
+    if type(ms) is not int:  # the usual case skips these checks
+        if isinstance(ms, bool) or not isinstance(ms, int | float):
+            raise EJSONError(f"a $date must be a number of milliseconds, got {ms!r}")
+        if isinstance(ms, float):
+            if not math.isfinite(ms):
+                raise EJSONError(f"a $date must be finite, got {ms!r}")
+            ms = int(ms)  # JavaScript's TimeClip truncates toward zero
     try:
-        return _EPOCH + timedelta(milliseconds=ms)
+        # Positional (days, seconds, microseconds, milliseconds): exact for ints, and
+        # about twice as fast as the keyword form.
+        return _EPOCH + timedelta(0, 0, 0, ms)
     except OverflowError:
         raise EJSONError(f"$date {ms} is outside the years 1 to 9999") from None
 
@@ -509,6 +513,58 @@ def from_json_value(value: Any) -> Any:
         raise EJSONError("value is nested too deeply") from None
 
 
+def from_parsed_json(value: Any) -> Any:
+    """:func:`from_json_value` for a value the caller has just parsed and owns outright.
+
+    Decodes in place: dicts and lists of ``value`` are modified and reused rather than
+    copied (so ``value`` must not be shared). The result is the same as
+    :func:`from_json_value`'s. ``ddp.messages`` decodes every frame with it.
+
+    Raises:
+        EJSONError: a malformed typed value (e.g. ``{"$date": "x"}``, bad base64).
+    """
+    try:
+        return _own(value)
+    except RecursionError:
+        raise EJSONError("value is nested too deeply") from None
+
+
+def _own(value: Any) -> Any:
+    cls = type(value)
+    if cls is dict:
+        return _own_dict(value)
+    if cls is list:
+        return _own_list(value)
+    return value
+
+
+def _own_dict(obj: dict[str, Any]) -> Any:
+    size = len(obj)
+    if size == 1 and "$date" in obj:  # the one typed value most documents carry
+        return _date_from_ms(obj["$date"])
+    if 0 < size <= 2:
+        converted = _dec_typed(obj)
+        if converted is not _NOT_TYPED:
+            return converted
+    for key, item in obj.items():
+        cls = type(item)
+        if cls is dict or cls is list:
+            new = _own(item)
+            if new is not item:
+                obj[key] = new  # replacing a value (not adding a key) is safe mid-iteration
+    return obj
+
+
+def _own_list(seq: list[Any]) -> list[Any]:
+    for i, item in enumerate(seq):
+        cls = type(item)
+        if cls is dict or cls is list:
+            new = _own(item)
+            if new is not item:
+                seq[i] = new
+    return seq
+
+
 def _dec(value: Any) -> Any:
     cls = type(value)
     if cls is dict:
@@ -612,7 +668,7 @@ def loads(text: str | bytes | bytearray) -> Any:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise EJSONError(f"invalid JSON: {exc}") from None
-    return from_json_value(value) if has_dollar else value
+    return from_parsed_json(value) if has_dollar else value
 
 
 def dumps(value: Any, *, canonical: bool = False, indent: bool | int | str | None = None) -> str:

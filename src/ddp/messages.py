@@ -44,7 +44,7 @@ def parse_message(text: str | bytes) -> dict[str, Any]:
         try:
             for field in EJSON_FIELDS:
                 if field in msg:
-                    msg[field] = ejson.from_json_value(msg[field])
+                    msg[field] = ejson.from_parsed_json(msg[field])
         except EJSONError as exc:
             raise ProtocolError(f"malformed EJSON in DDP {field!r}: {exc}") from exc
     return msg

@@ -8,11 +8,14 @@ and owns:
 
 * one **run task**: dial, run a session, hand the loss to the core, sleep the delay the core
   returns (cut short by :meth:`reconnect` / :meth:`close`), dial again;
-* per session, the **receive loop** (inside the run task) and one **writer task**. The
-  receive loop does the least possible per frame: count it, ``proto.receive_text``, then look
-  at the core's events (rare) and wake the writer. ``await ws.recv()`` does not suspend while
-  frames are queued, so a flush of the data buffered by the core, scheduled with
-  ``loop.call_soon``, runs exactly when the queue is momentarily empty: natural batching;
+* per session, the **receive callback** and one **writer task**. The websocket connection
+  (:class:`~ddp.asyncio._connection.DirectConnection`) hands each message to the callback
+  as soon as it is read, with no queue and no task switch; the callback does the least
+  possible per frame: count it, ``proto.receive_text``, then look at the core's events
+  (rare) and wake the writer. A flush of the data buffered by the core, scheduled with
+  ``loop.call_soon``, runs once everything read so far is handled: natural batching.
+  Output goes out in one socket write per loop iteration where possible (``_write_soon``,
+  :func:`~ddp.asyncio._writes.write_texts`);
 * one **timer** (``loop.call_at``) for the core's deadlines (heartbeats, connect timeout).
   Deadlines that move later are handled lazily: the timer fires, the core does nothing, the
   timer is re-armed at the new deadline, so busy connections re-arm it rarely.
@@ -30,10 +33,10 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from ssl import SSLContext
-from typing import Any
+from typing import Any, cast
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -44,16 +47,20 @@ from ddp._client_common import (
     DEFAULT_MAX_SIZE,
     HeadersLike,
     ListenerRegistry,
+    add_change_listener,
     as_login_error,
     login_params,
     parse_login_result,
+    permanent_failure,
     token_is_usable,
     validate_options,
 )
+from ddp.asyncio._connection import DirectConnection
+from ddp.asyncio._writes import write_texts
 from ddp.asyncio.calls import MethodCall, Subscription, wait_for
 from ddp.auth import LoginResult, MemoryTokenStore, TokenStore
 from ddp.backoff import Backoff
-from ddp.collection import Collection, CollectionRegistry, CollectionStats
+from ddp.collection import Collection, CollectionChange, CollectionRegistry, CollectionStats
 from ddp.events import (
     Connected,
     ConnectionLost,
@@ -78,7 +85,6 @@ from ddp.exceptions import (
     DDPTimeoutError,
     InvalidStateError,
     ProtocolError,
-    VersionNegotiationError,
 )
 from ddp.framing import SockJSFrameKind, sockjs_client_encode, sockjs_decode
 from ddp.protocol import DEFAULT_VERSIONS, ClientProtocol
@@ -94,10 +100,6 @@ DEFAULT_EVENT_QUEUE = 1000
 
 CLOSE_TIMEOUT = 2.0
 """Seconds a deliberate close waits for the server's closing handshake."""
-
-# Frames websockets may queue before it stops reading the socket. Deep enough that a burst
-# (an initial subscription batch) is read while we are busy, so batches are large.
-_MAX_QUEUE = 1024
 
 
 class EventStream:
@@ -252,6 +254,7 @@ class AsyncClient:
         self._dialing_now = False
         self._ping_base = (0, 0)
         self._writing = False
+        self._write_armed = False  # a _write_tick is scheduled (see _write_soon)
         self._backlog: list[str] = []
         self._closed = False
         self._failure: DDPError | None = None
@@ -341,15 +344,24 @@ class AsyncClient:
             if waiter in self._connect_waiters:
                 self._connect_waiters.remove(waiter)
 
-    async def close(self) -> None:
+    async def close(self, timeout: float | None = 10.0) -> None:  # noqa: ASYNC109
         """Close the connection (sending DDP's ``disconnect`` first) and stop for good.
 
         Every pending call, subscription and wait ends at once with
-        :class:`ddp.ClientClosedError`. Idempotent.
+        :class:`ddp.ClientClosedError`. Then, as the blocking client does, it waits up to
+        ``timeout`` seconds in all (``None``: no limit) for the closing handshake and for
+        the listeners already queued, coroutine listeners included; whatever still runs at
+        the deadline is cancelled. Idempotent; a coroutine listener may call it.
         """
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0
+        ):
+            raise ValueError("timeout must be None or a number of seconds >= 0")
         if self._loop is None:
             self._closed = True
             return
+        loop = self._bind_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         if not self._closed:
             self._closed = True
             self._proto.close()  # its TransportShouldClose starts the graceful close
@@ -359,16 +371,35 @@ class AsyncClient:
             if self._dialing_now and self._run_task is not None:
                 self._run_task.cancel()  # do not wait for a dial we no longer want
         task = self._run_task
-        if task is not None and task is not asyncio.current_task():
+        current = asyncio.current_task()
+        if task is not None and task is not current:
             try:
-                async with asyncio.timeout(CLOSE_TIMEOUT * 2):
+                async with asyncio.timeout_at(deadline):
                     await asyncio.shield(task)
             except TimeoutError:
                 task.cancel()
-                logger.warning("the client's run task did not end; cancelled it")
+                logger.warning("the client's run task did not end in time; cancelled it")
             except Exception:
                 logger.exception("the client's run task failed")
         self._finish()
+        await self._drain_listeners(deadline, current)
+
+    async def _drain_listeners(
+        self, deadline: float | None, current: asyncio.Task[Any] | None
+    ) -> None:
+        """Let queued listeners run, wait for their tasks until ``deadline``, cancel the rest."""
+        loop = self._loop
+        assert loop is not None
+        await asyncio.sleep(0)  # listeners are queued with call_soon: let them start
+        tasks = {t for t in self._tasks if t is not current and not t.done()}
+        if not tasks:
+            return
+        left = None if deadline is None else max(0.0, deadline - loop.time())
+        _, late = await asyncio.wait(tasks, timeout=left)
+        for late_task in late:
+            late_task.cancel()
+        if late:
+            logger.warning("%d listener task(s) still ran at close(); cancelled", len(late))
 
     def reconnect(self) -> None:
         """Drop the current connection (if any) and reconnect now.
@@ -437,10 +468,11 @@ class AsyncClient:
             ddp.ConnectionClosedError: The client closed or gave up first.
         """
         # The hot path of request/response: the frame is written from this task (no hop
-        # through the writer task) and the private result future is awaited directly (no
-        # shield, which would cost another loop iteration).
+        # through the writer task; calls made in the same loop iteration share one socket
+        # write) and the private result future is awaited directly (no shield, which would
+        # cost another loop iteration).
         handle = self._go(method, args, wait, no_retry, wake_writer=False)
-        await self._write_inline()
+        self._write_soon()
         result = handle._result
         scope: asyncio.Timeout | None = None
         try:
@@ -579,21 +611,26 @@ class AsyncClient:
         email: str | None = None,
         token: str | None = None,
         code: str | None = None,
+        params: Mapping[str, Any] | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> LoginResult:
-        """Log in with a password (by username or email) or a resume token.
+        """Log in with a password (by username or email), a resume token, or custom params.
 
         The password goes out as its SHA-256 digest (a pre-hashed ``{"digest", "algorithm"}``
-        is accepted). The token is kept in the token store and used to log in again first
-        after every new session.
+        is accepted). ``params`` is sent as the ``login`` argument as given, for a custom
+        login handler on the server (``Accounts.registerLoginHandler``); its result is
+        handled as a password login's. The token is kept in the token store and used to log
+        in again first after every new session.
 
         Raises:
             ddp.LoginError: The server refused.
             TypeError: The arguments do not name one way of logging in.
         """
-        params = login_params(user=user, password=password, email=email, token=token, code=code)
+        login_arg = login_params(
+            user=user, password=password, email=email, token=token, code=code, params=params
+        )
         try:
-            result = await self.call("login", params, wait=True, timeout=timeout)
+            result = await self.call("login", login_arg, wait=True, timeout=timeout)
         except DDPError as exc:
             if token is not None:
                 self._forget_token()
@@ -644,6 +681,32 @@ class AsyncClient:
         """Call ``callback(Connected)`` when a reconnect starts a *new* session (not on a
         resumed one, whose state stands)."""
         return self._on_reconnect.add(callback)
+
+    def on_collection_change(
+        self, callback: Callable[[Sequence[CollectionChange]], Any]
+    ) -> Callable[[], None]:
+        """Call ``callback(changes)`` after every batch of data that changed the cache.
+
+        ``changes`` is a tuple of :class:`ddp.collection.CollectionChange` (collection, op
+        ``"added"``/``"changed"``/``"removed"``, ``_id``, fields): the net effect of one
+        batch, so a reconnect that swaps the cache reports only what really differs. The
+        callback runs soon after the batch, never inside the receive loop; a coroutine
+        function runs as a task.
+
+        Returns:
+            A function that removes the listener.
+
+        Raises:
+            ddp.InvalidStateError: The client was made with ``collections=False``.
+        """
+        return add_change_listener(
+            self._registry, callback, on_awaitable=self._spawn, defer=self._call_soon
+        )
+
+    def _call_soon(self, fn: Callable[[], None]) -> None:
+        loop = self._loop
+        assert loop is not None  # data only arrives once connect() has bound the loop
+        loop.call_soon(fn)
 
     def events(self, *, max_queue: int | None = None) -> EventStream:
         """Return an async iterator over the client's events, from now on, in order.
@@ -739,14 +802,14 @@ class AsyncClient:
         finally:
             self._finish()
 
-    async def _dial(self) -> ClientConnection:
+    async def _dial(self) -> DirectConnection:
         opts = self._options
         kwargs: dict[str, Any] = {}
         if opts.ssl is not None and not isinstance(opts.ssl, bool):
             kwargs["ssl"] = opts.ssl
         if opts.origin is not None:
             kwargs["origin"] = opts.origin
-        return await ws_connect(
+        ws = await ws_connect(
             opts.url.dial_url(),
             additional_headers=list(opts.headers) or None,
             compression="deflate" if opts.compression else None,
@@ -756,9 +819,10 @@ class AsyncClient:
             ping_interval=None,
             close_timeout=CLOSE_TIMEOUT,
             max_size=opts.max_size,
-            max_queue=_MAX_QUEUE,
+            create_connection=DirectConnection,
             **kwargs,
         )
+        return cast(DirectConnection, ws)
 
     async def _sleep(self, delay: float) -> None:
         if delay <= 0:
@@ -771,7 +835,7 @@ class AsyncClient:
         finally:
             self._wakeup = None
 
-    async def _session(self, ws: ClientConnection) -> float | None:
+    async def _session(self, ws: DirectConnection) -> float | None:
         """Run one connection; return the core's delay before the next dial."""
         proto = self._proto
         loop = self._loop
@@ -805,8 +869,14 @@ class AsyncClient:
         self._arm_timer()
         return delay
 
-    async def _receive(self, ws: ClientConnection) -> str:
-        """The receive loop: return why the connection ended."""
+    async def _receive(self, ws: DirectConnection) -> str:
+        """Receive until the connection ends; return why it did.
+
+        Each text message is handled by ``on_frame`` as soon as websockets has read it,
+        inside the connection's ``data_received`` (see :class:`DirectConnection`); this
+        task only waits for the end. An exception there ends the session as it would
+        have ended the run task.
+        """
         proto = self._proto
         loop = self._loop
         assert loop is not None
@@ -818,11 +888,14 @@ class AsyncClient:
         sockjs = self._options.url.sockjs
         trace = self._trace
         flush = self._flush
-        try:
-            while True:
-                frame = await ws.recv()
-                if type(frame) is not str:
-                    continue  # Meteor's client ignores binary frames too
+        crashed: list[BaseException] = []
+        ended = False  # a SockJS close (or bad) frame: read nothing more
+
+        def on_frame(frame: str) -> None:
+            nonlocal ended
+            if ended:
+                return
+            try:
                 rec.read_bytes += len(frame) if frame.isascii() else text_size(frame)
                 rec.read_frames += 1
                 if trace:
@@ -830,26 +903,36 @@ class AsyncClient:
                 if sockjs:
                     closed = self._receive_sockjs(frame)
                     if closed is not None:
-                        return closed
+                        ended = True
+                        self._abort(closed)
+                        return
                 else:
                     receive_text(frame, now())
                 # Data messages (the bulk) make no events and no output: only look further
                 # when there are events. Output without events (a pong) is written by the
-                # flush below, which runs as soon as the receive queue is empty.
+                # flush below, which runs once the bytes read so far are all handled.
                 events = events_received()
                 if events:
                     handle_events(events)
                 if not self._flush_scheduled:
                     self._flush_scheduled = True
                     loop.call_soon(flush)
-        except ConnectionClosed as exc:
-            if self._abort_reason is not None:
-                return self._abort_reason
-            rcvd = exc.rcvd
-            if rcvd is None:
-                rec.read_errors += 1
-                return "connection lost"
-            return f"closed by the server ({rcvd.code}{' ' + rcvd.reason if rcvd.reason else ''})"
+            except Exception as exc:
+                ended = True
+                crashed.append(exc)
+                ws.transport.abort()
+
+        ws.deliver_to(on_frame)
+        await ws.wait_closed()
+        if crashed:
+            raise crashed[0]
+        if self._abort_reason is not None:
+            return self._abort_reason
+        rcvd = ws.protocol.close_rcvd
+        if rcvd is None:
+            rec.read_errors += 1
+            return "connection lost"
+        return f"closed by the server ({rcvd.code}{' ' + rcvd.reason if rcvd.reason else ''})"
 
     def _receive_sockjs(self, frame: str) -> str | None:
         loop = self._loop
@@ -882,40 +965,68 @@ class AsyncClient:
         except ConnectionClosed:
             pass  # the receive loop sees the close and ends the session
 
-    async def _write_inline(self) -> None:
-        """Write queued output from the calling task, unless a write is in progress."""
-        ws = self._ws
-        if ws is None:
+    def _write_soon(self) -> None:
+        """Write the core's output now, or with the next loop iteration's batch.
+
+        The first write of a loop iteration goes out at once (no added latency for a lone
+        call); output queued after it in the same iteration waits for ``_write_tick`` at the
+        start of the next one, so that a burst of calls costs one socket write, not one each.
+        Whatever cannot take the fast path goes to the writer task (``ws.send``, with
+        websockets' flow control).
+        """
+        if self._write_armed:
             return
-        if self._writing:
+        ws = self._ws
+        if ws is None or self._writing:
             self._wake_writer()
             return
-        try:
-            await self._write_pending(ws)
-        except ConnectionClosed:
-            pass  # the receive loop sees the close and ends the session
+        frames = self._take_frames()
+        if not frames:
+            return
+        if not write_texts(ws, frames):
+            self._backlog = frames
+            self._wake_writer()
+            return
+        self._count_writes(frames)
+        self._write_armed = True
+        loop = self._loop
+        assert loop is not None
+        loop.call_soon(self._write_tick)
+
+    def _write_tick(self) -> None:
+        self._write_armed = False
+        self._write_soon()
+
+    def _count_writes(self, frames: list[str]) -> None:
+        rec = self._stats
+        rec.write_frames += len(frames)
+        for frame in frames:
+            rec.write_bytes += len(frame) if frame.isascii() else text_size(frame)
+            if self._trace:
+                frames_logger.debug("> %.2000s", frame)
 
     async def _write_pending(self, ws: ClientConnection) -> None:
         """Write what the core has queued, in order, until nothing is left.
 
         One writer at a time (``_writing``); it loops until the core has nothing more, so
-        output queued meanwhile is not stranded. ``ws.send`` writes to the socket before it
+        output queued meanwhile is not stranded. Each round is one socket write
+        (:func:`write_texts`) unless the connection needs ``ws.send``, which writes to the
+        socket before it
         first suspends (only under backpressure); if that wait is cancelled, the frames not
         yet written go to ``_backlog`` and are written first next time.
         """
         self._writing = True
         rec = self._stats
-        trace = self._trace
         try:
             while True:
                 frames = self._take_frames()
                 if not frames:
                     return
+                if write_texts(ws, frames):
+                    self._count_writes(frames)
+                    continue
                 for i, frame in enumerate(frames):
-                    rec.write_bytes += len(frame) if frame.isascii() else text_size(frame)
-                    rec.write_frames += 1
-                    if trace:
-                        frames_logger.debug("> %.2000s", frame)
+                    self._count_writes(frames[i : i + 1])
                     try:
                         await ws.send(frame)
                     except asyncio.CancelledError:
@@ -1059,14 +1170,7 @@ class AsyncClient:
             logger.info("%s: status %s -> %s", self.url, event.old.name, event.new.name)
             self._notify(self._on_status, event)
             if event.new is Status.FAILED:
-                reason = event.reason or "the client gave up"
-                # The core names a failed version negotiation in its reason (ddp.protocol).
-                error = (
-                    VersionNegotiationError
-                    if reason.startswith("DDP version negotiation failed")
-                    else ConnectionFailedError
-                )
-                self._failure = error(reason)
+                self._failure = permanent_failure(self._proto.failure, self.url)
                 self._fail_connect_waiters(self._failure)
         elif kind is Connected:
             assert isinstance(event, Connected)

@@ -15,18 +15,22 @@ Queries follow Meteor's minimongo semantics; see :mod:`ddp.collection.matcher`.
 
 from __future__ import annotations
 
+from ddp.collection.changes import ChangeOp, CollectionChange
 from ddp.collection.collection import Collection
 from ddp.collection.cursor import Cursor
 from ddp.collection.matcher import compile_selector
 from ddp.collection.observe import ObserveHandle
 from ddp.collection.projection import compile_projection
-from ddp.collection.registry import CollectionRegistry, CollectionStats, Dispatch
+from ddp.collection.registry import ChangeListener, CollectionRegistry, CollectionStats, Dispatch
 from ddp.collection.sorter import compile_sort
 from ddp.collection.values import MISSING
 
 __all__ = [
     "MISSING",
+    "ChangeListener",
+    "ChangeOp",
     "Collection",
+    "CollectionChange",
     "CollectionRegistry",
     "CollectionStats",
     "Cursor",

@@ -31,6 +31,7 @@ from ddp.collection.cursor import Cursor
 from ddp.mongo_id import id_parse, id_stringify
 
 if TYPE_CHECKING:
+    from ddp.collection.changes import ChangeWatcher
     from ddp.collection.observe import LiveQuery
     from ddp.collection.registry import CollectionRegistry
 
@@ -74,7 +75,7 @@ class Collection:
         self._lock: threading.RLock = registry._lock
         self._docs: dict[str, dict[str, Any]] = {}
         self._order: list[str] | None = None
-        self._observers: list[LiveQuery] = []
+        self._observers: list[LiveQuery | ChangeWatcher] = []
         # Snapshots of documents as they were before the current batch (observers only).
         self._before: dict[str, dict[str, Any] | None] | None = None
         self._order_changed = False

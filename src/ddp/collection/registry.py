@@ -6,6 +6,11 @@ those notifications to ``dispatch``. Notifications are queued in one outbox and 
 order, outside the lock, by whichever thread gets there first: a callback may read the store
 (or even write to it) without deadlocking, and callbacks from two threads never interleave
 out of order.
+
+Change listeners (:meth:`CollectionRegistry.add_listener`) hear every batch's net changes,
+store-wide, after the observers' callbacks of that batch. While there are none, no
+collection carries a :class:`~ddp.collection.changes.ChangeWatcher` and the write path
+does no extra work.
 """
 
 from __future__ import annotations
@@ -17,14 +22,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ddp.collection.changes import ChangeWatcher, CollectionChange
 from ddp.collection.collection import Collection
 from ddp.exceptions import EJSONError
 
-__all__ = ["CollectionRegistry", "CollectionStats", "Dispatch"]
+__all__ = ["ChangeListener", "CollectionRegistry", "CollectionStats", "Dispatch"]
 
 logger = logging.getLogger("ddp.collection")
 
 Dispatch = Callable[[Callable[[], None]], None]
+
+ChangeListener = Callable[[Sequence[CollectionChange]], object]
+"""A change listener: called with the net changes of one applied batch (never empty)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +70,9 @@ class CollectionRegistry:
         self._dispatch: Dispatch = dispatch or _call_now
         self._outbox: deque[Callable[[], None]] = deque()
         self._delivering = threading.Lock()
+        self._listeners: tuple[ChangeListener, ...] = ()
+        self._changes: list[CollectionChange] = []  # the watchers' output for this batch
+        self._watchers: dict[str, ChangeWatcher] = {}
 
     def get(self, name: str) -> Collection:
         """Return the collection called ``name``, creating it (empty) if need be.
@@ -73,8 +85,89 @@ class CollectionRegistry:
             if not isinstance(name, str):
                 raise TypeError(f"a collection name must be a string, not {name!r}")
             with self._lock:
-                collection = self._collections.setdefault(name, Collection(name, self))
+                collection = self._collections.get(name)
+                if collection is None:
+                    collection = self._collections[name] = Collection(name, self)
+                    if self._listeners:
+                        self._watch(collection)
         return collection
+
+    def add_listener(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call ``listener(changes)`` after every batch that changed documents.
+
+        ``changes`` is a tuple of :class:`~ddp.collection.changes.CollectionChange`, the
+        batch's net effect on each document it touched, across all collections, in the
+        order the documents were first touched. A document that ends the batch as it began
+        is not reported, so a reconnect that swaps the cache for the same documents reports
+        only the real differences. Listeners run through ``dispatch``, after the observer
+        callbacks of the same batch; an exception is logged and ignored. Documents already
+        in the store when the listener is added are not reported (read them with ``find``).
+
+        Args:
+            listener: A callable taking the tuple of changes.
+
+        Returns:
+            A function that removes the listener (safe to call twice).
+
+        Raises:
+            TypeError: If ``listener`` is not callable.
+        """
+        if not callable(listener):
+            raise TypeError("a change listener must be callable")
+        with self._lock:
+            if not self._listeners:
+                for collection in self._collections.values():
+                    self._watch(collection)
+            self._listeners = (*self._listeners, listener)
+
+        def remove() -> None:
+            with self._lock:
+                listeners = list(self._listeners)
+                for i, known in enumerate(listeners):
+                    if known is listener:
+                        del listeners[i]
+                        break
+                else:
+                    return
+                self._listeners = tuple(listeners)
+                if not listeners:
+                    self._unwatch_all()
+
+        return remove
+
+    def _watch(self, collection: Collection) -> None:
+        watcher = ChangeWatcher(collection, self._changes)
+        self._watchers[collection.name] = watcher
+        collection._observers.append(watcher)
+        if collection._before is None:
+            collection._before = {}
+
+    def _unwatch_all(self) -> None:
+        watchers, self._watchers = self._watchers, {}
+        for name, watcher in watchers.items():
+            collection = self._collections[name]
+            collection._observers.remove(watcher)
+            if not collection._observers:
+                collection._before = None
+        self._changes.clear()
+
+    def _queue_changes(self) -> None:
+        """Queue the batch's changes for the listeners (under the lock, after the commits)."""
+        changes = tuple(self._changes)
+        self._changes.clear()
+        listeners = self._listeners
+
+        def run() -> None:
+            current = self._listeners
+            for listener in listeners:
+                if listener not in current:
+                    continue  # removed since the batch: it must not hear of it any more
+                try:
+                    listener(changes)
+                except Exception:
+                    logger.exception("a collection change listener raised (ignored)")
+
+        self._outbox.append(run)
 
     def names(self) -> list[str]:
         """Return the names of the collections known so far, sorted."""
@@ -139,6 +232,8 @@ class CollectionRegistry:
                     touched[name] = collection
             for collection in touched.values():
                 collection._commit()
+            if self._changes:
+                self._queue_changes()
         self._deliver()
 
     def _deliver(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl as _ssl
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from types import MappingProxyType, TracebackType
@@ -55,6 +56,8 @@ class Server:
         record_messages: Keep every received message in ``monitor.messages``.
         max_size: Largest accepted websocket frame in bytes.
         compression: ``"deflate"`` (permessage-deflate, as Meteor) or ``None``.
+        ssl: A server-side ``ssl.SSLContext`` to serve TLS (``wss://``; the URLs then say
+            ``wss``/``https``), or ``None`` for plain ``ws://``.
     """
 
     def __init__(
@@ -72,9 +75,13 @@ class Server:
         record_messages: bool = True,
         max_size: int | None = 16 * 1024 * 1024,
         compression: str | None = "deflate",
+        ssl: _ssl.SSLContext | None = None,
     ) -> None:
         if isinstance(versions, str) or not versions:
             raise ValueError("versions must be a non-empty sequence of version strings")
+        if ssl is not None and not isinstance(ssl, _ssl.SSLContext):
+            raise TypeError("ssl must be an ssl.SSLContext or None")
+        self._ssl = ssl
         self.host = host
         self._requested_port = port
         self.heartbeat_interval = heartbeat_interval
@@ -175,19 +182,24 @@ class Server:
 
     @property
     def url(self) -> str:
-        """The raw DDP websocket URL, ``ws://HOST:PORT/websocket``."""
-        return f"ws://{self._url_host}:{self.port}/websocket"
+        """The raw DDP websocket URL, ``ws://HOST:PORT/websocket`` (``wss://`` with TLS)."""
+        return f"{self._scheme('ws')}://{self._url_host}:{self.port}/websocket"
 
     @property
     def base_url(self) -> str:
-        """``http://HOST:PORT``, for clients that build their own path (SockJS)."""
-        return f"http://{self._url_host}:{self.port}"
+        """``http://HOST:PORT`` (``https://`` with TLS), for clients that build their own
+        path (SockJS)."""
+        return f"{self._scheme('http')}://{self._url_host}:{self.port}"
 
     @property
     def sockjs_url(self) -> str:
         """A SockJS websocket URL, ``ws://HOST:PORT/sockjs/NNN/XXXXXXXX/websocket``
         (random server and session parts, fresh on every read)."""
-        return f"ws://{self._url_host}:{self.port}/sockjs/{random_id(3)}/{random_id(8)}/websocket"
+        prefix = f"{self._scheme('ws')}://{self._url_host}:{self.port}"
+        return f"{prefix}/sockjs/{random_id(3)}/{random_id(8)}/websocket"
+
+    def _scheme(self, plain: str) -> str:
+        return plain if self._ssl is None else f"{plain}s"
 
     @property
     def sessions(self) -> Mapping[str, Session]:
@@ -275,6 +287,7 @@ class Server:
             max_size=self._max_size,
             compression=self._compression,
             server_header=None,
+            ssl=self._ssl,
         )
         sockets = list(self._ws_server.sockets)
         self._port = sockets[0].getsockname()[1]

@@ -38,7 +38,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from functools import partial
@@ -49,14 +49,16 @@ from ddp._client_common import (
     ClientOptions,
     HeadersLike,
     ListenerRegistry,
+    add_change_listener,
     as_login_error,
     login_params,
     parse_login_result,
+    permanent_failure,
     token_is_usable,
     validate_options,
 )
 from ddp.auth import LoginResult, MemoryTokenStore, TokenStore
-from ddp.collection import Collection, CollectionRegistry, CollectionStats
+from ddp.collection import Collection, CollectionChange, CollectionRegistry, CollectionStats
 from ddp.events import (
     Connected,
     ConnectionLost,
@@ -80,7 +82,6 @@ from ddp.exceptions import (
     DDPError,
     DDPTimeoutError,
     InvalidStateError,
-    VersionNegotiationError,
 )
 from ddp.protocol import DEFAULT_VERSIONS, ClientProtocol
 from ddp.stats import ClientStats, StatsRecorder
@@ -528,21 +529,27 @@ class Client:
         email: str | None = None,
         token: str | None = None,
         code: str | None = None,
+        params: Mapping[str, Any] | None = None,
         timeout: float | None = None,
     ) -> LoginResult:
-        """Log in with a password (by username or email) or a resume token.
+        """Log in with a password (by username or email), a resume token, or custom params.
 
         The password goes out as Meteor's SHA-256 digest; a pre-hashed
-        ``{"digest", "algorithm"}`` is accepted. The resume token is kept (in the token
-        store) and logs in again first after every reconnect to a new session.
+        ``{"digest", "algorithm"}`` is accepted. ``params`` is sent as the ``login``
+        argument as given, for a custom login handler on the server
+        (``Accounts.registerLoginHandler``); its result is handled as a password login's.
+        The resume token is kept (in the token store) and logs in again first after every
+        reconnect to a new session.
 
         Raises:
             ddp.LoginError: The server refused.
             TypeError: The arguments are not one of the forms above.
         """
-        params = login_params(user=user, password=password, email=email, token=token, code=code)
+        login_arg = login_params(
+            user=user, password=password, email=email, token=token, code=code, params=params
+        )
         pending = self._start_call(
-            "login", (params,), wait=True, no_retry=False, hook=self._logged_in
+            "login", (login_arg,), wait=True, no_retry=False, hook=self._logged_in
         )
         result: LoginResult = wait_for(pending._result, timeout, "login")
         return result
@@ -611,6 +618,24 @@ class Client:
         """Call ``callback(Connected)`` when a reconnect starts a *new* session (not on a
         resumed one, whose state stands: Meteor's ``onReconnect``)."""
         return self._on_reconnect.add(callback)
+
+    def on_collection_change(
+        self, callback: Callable[[Sequence[CollectionChange]], Any]
+    ) -> Callable[[], None]:
+        """Call ``callback(changes)`` after every batch of data that changed the cache.
+
+        ``changes`` is a tuple of :class:`ddp.collection.CollectionChange` (collection, op
+        ``"added"``/``"changed"``/``"removed"``, ``_id``, fields): the net effect of one
+        batch, so a reconnect that swaps the cache reports only what really differs. The
+        callback runs on the dispatcher thread, after the observers of the same batch.
+
+        Returns:
+            A function that removes the listener.
+
+        Raises:
+            ddp.InvalidStateError: The client was made with ``collections=False``.
+        """
+        return add_change_listener(self._registry, callback)
 
     # -- internals: all below run with self._lock held unless said otherwise -------------
     def _closed(self) -> bool:
@@ -697,14 +722,7 @@ class Client:
 
     def _on_status_changed(self, event: StatusChanged) -> None:
         if event.new is Status.FAILED:
-            reason = event.reason or self._last_error or "the client gave up"
-            # The core names a failed version negotiation in its reason (ddp.protocol).
-            error = (
-                VersionNegotiationError
-                if reason.startswith("DDP version negotiation failed")
-                else ConnectionFailedError
-            )
-            self._failure = error(f"cannot connect to {self.url}: {reason}")
+            self._failure = permanent_failure(self._proto.failure, self.url)
         self._changed.notify_all()
         if self._on_status:
             self._dispatcher.submit(partial(self._on_status.emit, event))

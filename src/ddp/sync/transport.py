@@ -3,7 +3,9 @@
 A :class:`Transport` turns websocket frames into DDP message texts and back, and counts them
 in the client's :class:`~ddp.stats.StatsRecorder`. It holds no DDP logic. ``websockets.sync``
 reads the socket on its own background thread; :meth:`Transport.recv` takes what that thread
-has queued, so ``recv(0)`` is cheap and tells "nothing queued right now" apart from "closed".
+has queued (through :class:`~ddp.sync._connection.DirectConnection`, a lighter hand-over than
+websockets' own), so ``recv(0)`` is cheap and tells "nothing queued right now" apart from
+"closed".
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from ssl import SSLContext
 from typing import Literal
 
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 from websockets.typing import Origin
 
 from ddp._client_common import ClientOptions
 from ddp.exceptions import ProtocolError
 from ddp.framing import SockJSFrameKind, sockjs_client_encode, sockjs_decode
 from ddp.stats import StatsRecorder, text_size
+from ddp.sync._connection import DirectConnection
 
 __all__ = ["CLOSE_TIMEOUT", "Transport", "TransportClosed", "dial"]
 
@@ -28,10 +31,6 @@ logger = logging.getLogger("ddp.client")
 
 CLOSE_TIMEOUT = 2.0
 """Seconds a deliberate close waits for the server's closing handshake."""
-
-# Enough queued frames that websockets' reader thread keeps reading while ours is busy; more
-# costs memory without speed (measured with benchmarks/bench_client.py).
-_MAX_QUEUE = 256
 
 _EMPTY: tuple[str, ...] = ()
 
@@ -64,11 +63,12 @@ def dial(options: ClientOptions, url: str) -> Transport:
         ping_interval=None,
         close_timeout=CLOSE_TIMEOUT,
         max_size=options.max_size,
-        max_queue=_MAX_QUEUE,
+        create_connection=DirectConnection,
     )
     # What ``with connect(...) as ws`` does: websockets >= 17.1 warns about a connection
     # used outside a ``with`` block otherwise; we close it ourselves.
     ws = ws.__enter__()
+    assert isinstance(ws, DirectConnection)
     return Transport(ws, sockjs=options.url.sockjs)
 
 
@@ -82,7 +82,7 @@ class Transport:
 
     __slots__ = ("_sockjs", "_ws", "stats", "trace")
 
-    def __init__(self, ws: ClientConnection, *, sockjs: bool) -> None:
+    def __init__(self, ws: DirectConnection, *, sockjs: bool) -> None:
         self._ws = ws
         self._sockjs = sockjs
         self.stats: StatsRecorder | None = None
@@ -92,19 +92,17 @@ class Transport:
     def recv(self, timeout: float | None) -> Sequence[str]:
         """Return the DDP messages of the next frame, waiting up to ``timeout`` seconds.
 
-        An empty sequence means a frame without messages (a binary frame, which Meteor's
-        client ignores too, or a SockJS open/heartbeat frame).
+        An empty sequence means a frame without messages (a SockJS open/heartbeat frame;
+        binary frames, which Meteor's client ignores too, never get here).
 
         Raises:
             TimeoutError: No frame arrived in time (``timeout=0``: none is queued now).
             TransportClosed: The connection is closed.
         """
         try:
-            frame = self._ws.recv(timeout)
+            frame = self._ws.next_text(timeout)
         except ConnectionClosed as exc:
             raise TransportClosed(_describe(exc)) from None
-        if type(frame) is not str:
-            return _EMPTY
         stats = self.stats
         if stats is not None:
             stats.read_bytes += text_size(frame)

@@ -1,0 +1,53 @@
+"""Websocket data frames to text messages, for both clients' push-delivery connections.
+
+``websockets`` reassembles messages inside ``recv``; the clients' connections
+(:mod:`ddp.asyncio._connection`, :mod:`ddp.sync._connection`) take frames straight from the
+protocol instead, so they do this part themselves, with ``recv``'s rules: fragments are
+joined, text is decoded as UTF-8 (invalid UTF-8 raises, and the caller fails the connection
+with close code 1007, as ``recv`` does), binary messages are dropped (Meteor's client
+ignores them too).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from websockets.frames import Frame, Opcode
+
+__all__ = ["DATA_OPCODES", "TextMessages"]
+
+_TEXT: Final = Opcode.TEXT
+_CONT: Final = Opcode.CONT
+
+DATA_OPCODES: Final = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
+"""The frames :meth:`TextMessages.feed` takes; the others (control frames) are not its."""
+
+
+class TextMessages:
+    """Turns the data frames of one connection, in order, into complete text messages."""
+
+    __slots__ = ("_partial",)
+
+    def __init__(self) -> None:
+        """Start with no message in progress."""
+        self._partial: bytearray | None = None  # a fragmented text message, so far
+
+    def feed(self, frame: Frame) -> str | None:
+        """Take the next data frame; return the text message it completes, if any.
+
+        Raises:
+            UnicodeDecodeError: The completed text message is not valid UTF-8.
+        """
+        opcode = frame.opcode
+        if opcode is _TEXT:
+            if frame.fin:
+                return str(frame.data, "utf-8")
+            self._partial = bytearray(frame.data)
+        elif opcode is _CONT:
+            partial = self._partial
+            if partial is not None:  # else the rest of a binary message
+                partial += frame.data
+                if frame.fin:
+                    self._partial = None
+                    return str(partial, "utf-8")
+        return None

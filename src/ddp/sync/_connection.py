@@ -1,0 +1,147 @@
+"""A ``websockets.sync`` client connection with a lighter hand-over of received messages.
+
+``websockets.sync`` reads the socket on a background thread of its own and hands frames to
+``recv`` through its ``Assembler`` (a mutex and a condition variable taken for every frame on
+both sides). For a DDP client ingesting a subscription, that hand-over costs as much as the
+frame parsing itself. :class:`DirectConnection` (passed to websockets' ``connect`` as
+``create_connection``) instead puts each complete text message on a ``deque``, which needs no
+lock, and wakes the consumer only when it is waiting; :meth:`DirectConnection.next_text`
+takes them off.
+
+Flow control is kept: past ``high`` queued messages the reader thread stops reading the
+socket (websockets' own ``recv_flow_control`` lock, which it checks before every read) until
+the consumer is down to ``low``. Everything else stays websockets': handshakes, ping/pong and
+close frames, TLS, proxies, permessage-deflate, size limits and sending. Fragmented messages,
+the UTF-8 check and binary messages are handled as ``recv`` would (see
+:mod:`ddp._wsmessages`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any, Final
+
+from websockets.frames import CloseCode, Frame
+from websockets.protocol import Event
+from websockets.sync.client import ClientConnection
+
+from ddp._wsmessages import DATA_OPCODES, TextMessages
+
+__all__ = ["DirectConnection"]
+
+HIGH_WATER: Final = 1024
+"""Queued messages at which the reader thread stops reading the socket."""
+
+LOW_WATER: Final = 256
+"""Queued messages at which it starts again."""
+
+
+class DirectConnection(ClientConnection):
+    """A :class:`websockets.sync.client.ClientConnection` read with :meth:`next_text`.
+
+    Use :meth:`next_text` from one consumer thread; ``recv`` would wait forever.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Create the connection (websockets' ``connect`` does; see ``ClientConnection``)."""
+        super().__init__(*args, **kwargs)
+        self._texts: deque[str] = deque()
+        self._ready = threading.Event()  # set when a message arrives or the socket closes
+        self._ended = False  # the reader thread is done: what is queued is all there is
+        self._messages = TextMessages()
+        self._failed = False  # failed for invalid UTF-8: nothing more is trusted
+        self._discard = False  # closing: nobody will read what still comes
+        self._paused = False
+        self._pause_lock = threading.Lock()
+
+    def next_text(self, timeout: float | None) -> str:
+        """Return the next text message, waiting up to ``timeout`` seconds for it.
+
+        Args:
+            timeout: Seconds to wait (``0``: only take one already queued; ``None``: no
+                limit).
+
+        Raises:
+            TimeoutError: No message in time.
+            websockets.exceptions.ConnectionClosed: The connection is closed and every
+                message received before that has been taken.
+        """
+        texts = self._texts
+        if not texts:
+            if self._ended:
+                raise self.close_exc
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError
+            ready = self._ready
+            ready.clear()
+            # Re-check after clearing: a message queued before the clear set nothing.
+            if not texts and not self._ended and not ready.wait(timeout):
+                raise TimeoutError
+            if not texts:
+                if self._ended:
+                    raise self.close_exc
+                raise TimeoutError
+        text = texts.popleft()
+        if self._paused and len(texts) <= LOW_WATER:
+            self._resume()
+        return text
+
+    def process_event(self, event: Event) -> None:
+        """Handle one event of the websocket protocol (websockets' reader thread calls this)."""
+        if self.response is None or type(event) is not Frame or event.opcode not in DATA_OPCODES:
+            super().process_event(event)  # the handshake response; control frames
+            return
+        if self._failed or self._discard:
+            return
+        try:
+            text = self._messages.feed(event)
+        except UnicodeDecodeError as exc:
+            # What recv() does with invalid UTF-8: fail the connection with 1007.
+            self._failed = True
+            with self.protocol_mutex:
+                self.set_connection_exc(exc)
+                self.protocol.fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
+                try:
+                    self.send_data()
+                except OSError:
+                    pass  # the socket is gone already; the reader thread sees it
+            return
+        if text is None:
+            return
+        texts = self._texts
+        texts.append(text)
+        if len(texts) >= HIGH_WATER and not self._paused:
+            self._pause()
+        if not self._ready.is_set():
+            self._ready.set()
+
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Run the closing handshake; messages still queued or arriving are dropped.
+
+        Dropping them lets a reader stopped by flow control go on to read the server's
+        close frame at once, rather than after the close timeout.
+        """
+        self._discard = True
+        self._texts.clear()
+        self._resume()
+        super().close(code, reason)
+
+    def close_socket(self) -> None:
+        """Close the socket (websockets calls this when the connection ends)."""
+        super().close_socket()
+        self._ended = True
+        self._resume()  # never leave the reader thread blocked on flow control
+        self._ready.set()
+
+    def _pause(self) -> None:
+        with self._pause_lock:
+            if not self._paused and not self._ended:
+                self._paused = True
+                self.recv_flow_control.acquire()
+
+    def _resume(self) -> None:
+        with self._pause_lock:
+            if self._paused:
+                self._paused = False
+                self.recv_flow_control.release()

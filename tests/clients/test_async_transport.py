@@ -1,0 +1,144 @@
+"""The asyncio client's websocket plumbing: DirectConnection (push delivery) and write_texts.
+
+Against real websockets servers on loopback that send what a DDP server never would:
+fragmented and binary messages, invalid UTF-8.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.frames import CloseCode
+
+import ddp
+from ddp.asyncio._connection import DirectConnection
+from ddp.asyncio._writes import write_texts
+
+Handler = Callable[[ServerConnection], Awaitable[None]]
+
+
+@pytest.fixture
+async def ws_server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
+    """Start websockets servers running a given handler; yield a function returning its URL."""
+    servers = []
+
+    async def start(handler: Handler) -> str:
+        server = await serve(handler, "127.0.0.1", 0, compression=None)
+        servers.append(server)
+        port = next(iter(server.sockets)).getsockname()[1]
+        return f"ws://127.0.0.1:{port}/websocket"
+
+    yield start
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+async def _direct(url: str) -> DirectConnection:
+    ws = await connect(url, create_connection=DirectConnection, compression=None)
+    assert isinstance(ws, DirectConnection)
+    return ws
+
+
+async def test_messages_are_pushed_in_order_whole_and_text_only(
+    ws_server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    sent_first = asyncio.Event()
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("one")  # before the client is listening: kept for it
+        sent_first.set()
+        assert await ws.recv() == "go"
+        await ws.send(b"\x00binary")  # Meteor's client drops binary messages; so do we
+        await ws.send(["t", "w", "o"])  # one text message in three fragments
+        await ws.send([b"frag", b"mented binary"])
+        await ws.send("thr\u00e9e")
+        await ws.wait_closed()
+
+    ws = await _direct(await ws_server(handler))
+    got: list[str] = []
+    done = asyncio.Event()
+    await asyncio.wait_for(sent_first.wait(), 5)
+    # The pong is written after "one", so once it is back "one" has been read.
+    await asyncio.wait_for(await ws.ping(), 5)
+
+    def deliver(text: str) -> None:
+        got.append(text)
+        if len(got) == 3:
+            done.set()
+
+    ws.deliver_to(deliver)
+    assert got == ["one"]
+    await ws.send("go")
+    await asyncio.wait_for(done.wait(), 5)
+    assert got == ["one", "two", "thr\u00e9e"]
+    await ws.close()
+
+
+async def test_invalid_utf8_fails_the_connection_with_1007(
+    ws_server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    server_saw: list[int | None] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("fine")
+        await ws.send(b"\xff\xfe bad", text=True)
+        await ws.send("after")  # never trusted once the connection failed
+        await ws.wait_closed()
+        server_saw.append(ws.close_code)
+
+    ws = await _direct(await ws_server(handler))
+    got: list[str] = []
+    ws.deliver_to(got.append)
+    await asyncio.wait_for(ws.wait_closed(), 5)
+    assert got == ["fine"]
+    assert ws.protocol.close_sent is not None
+    assert ws.protocol.close_sent.code == CloseCode.INVALID_DATA
+    assert server_saw == [CloseCode.INVALID_DATA]
+
+
+async def test_write_texts_writes_in_order_and_declines_when_closed(
+    ws_server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    received: list[str] = []
+    all_in = asyncio.Event()
+
+    async def handler(ws: ServerConnection) -> None:
+        async for message in ws:
+            assert isinstance(message, str)
+            received.append(message)
+            if len(received) == 102:
+                all_in.set()
+
+    ws = await _direct(await ws_server(handler))
+    ws.deliver_to(lambda text: None)
+    texts = [f"m{i}" for i in range(100)]
+    assert write_texts(ws, texts)
+    assert write_texts(ws, ["\u00e9t\u00e9", "last"])
+    await asyncio.wait_for(all_in.wait(), 5)
+    assert received == [*texts, "\u00e9t\u00e9", "last"]
+    await ws.close()
+    assert not write_texts(ws, ["too late"])
+
+
+async def test_client_reads_fragmented_ddp_messages(
+    ws_server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    async def handler(ws: ServerConnection) -> None:
+        async for message in ws:
+            assert isinstance(message, str)
+            if '"connect"' in message:
+                await ws.send(['{"msg":"conn', 'ected","session":"s1"}'])
+            elif '"method"' in message:
+                method_id = ddp.ejson.loads(message)["id"]
+                await ws.send(['{"msg":"result","id":"', method_id, '","result":42}'])
+                await ws.send(f'{{"msg":"updated","methods":["{method_id}"]}}')
+
+    url = await ws_server(handler)
+    async with ddp.AsyncClient(url, heartbeat_interval=0, reconnect=False) as client:
+        assert client.session == "s1"
+        assert await client.call("answer", timeout=5) == 42
