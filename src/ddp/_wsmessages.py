@@ -6,6 +6,9 @@ protocol instead, so they do this part themselves, with ``recv``'s rules: fragme
 joined, text is decoded as UTF-8 (invalid UTF-8 raises, and the caller fails the connection
 with close code 1007, as ``recv`` does), binary messages are dropped (Meteor's client
 ignores them too).
+
+It also holds :func:`assigned_in_init`, which the modules relying on websockets internals use
+to check, at import, that the installed release has them.
 """
 
 from __future__ import annotations
@@ -14,13 +17,26 @@ from typing import Final
 
 from websockets.frames import Frame, Opcode
 
-__all__ = ["DATA_OPCODES", "TextMessages"]
+__all__ = ["DATA_OPCODES", "TextMessages", "assigned_in_init"]
 
 _TEXT: Final = Opcode.TEXT
 _CONT: Final = Opcode.CONT
 
 DATA_OPCODES: Final = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
 """The frames :meth:`TextMessages.feed` takes; the others (control frames) are not its."""
+
+
+def assigned_in_init(cls: type, name: str) -> bool:
+    """Return whether an ``__init__`` of ``cls`` (or of a base class) assigns ``self.<name>``.
+
+    Instance attributes are not on the class for ``hasattr`` to see; the names an
+    ``__init__`` stores are in its code object.
+    """
+    for klass in cls.__mro__:
+        code = getattr(vars(klass).get("__init__"), "__code__", None)
+        if code is not None and name in code.co_names:
+            return True
+    return False
 
 
 class TextMessages:

@@ -3,18 +3,26 @@
 ``server`` runs on the test's own event loop (for ``AsyncClient`` tests); ``server_thread``
 runs one on a thread of its own (for the blocking ``Client``). Both carry the same methods,
 publications and users (:func:`install`), so the two clients are tested against one app.
+
+``receive_path`` runs a test once with each client's fast websocket connection and once with
+websockets' stock one (what the clients use on a websockets release without the internals
+the fast one needs). Setting ``DDP_TEST_STOCK_WEBSOCKETS=1`` runs every client test on the
+stock one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 import ddp
+from ddp.asyncio import _connection as async_connection
 from ddp.server import MethodContext, Server, ServerThread, Subscription, server_in_thread
+from ddp.sync import _connection as sync_connection
 
 PASSWORD = "s3cret-pässword"
 """Alice's password (non-ASCII on purpose: the digest is of its UTF-8 bytes)."""
@@ -129,3 +137,25 @@ def server_thread() -> Iterator[ServerThread]:
     srv.app = install(srv)  # type: ignore[attr-defined]
     with server_in_thread(srv) as st:
         yield st
+
+
+def _use_stock_websockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(async_connection, "FAST_PATH_SUPPORTED", False)
+    monkeypatch.setattr(sync_connection, "FAST_PATH_SUPPORTED", False)
+
+
+@pytest.fixture(autouse=True)
+def _stock_websockets_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``DDP_TEST_STOCK_WEBSOCKETS=1``, dial websockets' stock connections only."""
+    if os.environ.get("DDP_TEST_STOCK_WEBSOCKETS") == "1":
+        _use_stock_websockets(monkeypatch)
+
+
+@pytest.fixture(params=["direct", "stock"])
+def receive_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on the clients' fast connections ("direct"), then on the stock ones."""
+    if request.param == "stock":
+        _use_stock_websockets(monkeypatch)
+    elif not (async_connection.FAST_PATH_SUPPORTED and sync_connection.FAST_PATH_SUPPORTED):
+        pytest.skip("fast connections off (unsupported, or DDP_TEST_STOCK_WEBSOCKETS=1)")
+    return str(request.param)

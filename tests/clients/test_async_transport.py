@@ -1,7 +1,9 @@
-"""The asyncio client's websocket plumbing: DirectConnection (push delivery) and write_texts.
+"""The asyncio client's websocket plumbing: ``receive_texts`` and ``write_texts``.
 
 Against real websockets servers on loopback that send what a DDP server never would:
-fragmented and binary messages, invalid UTF-8.
+fragmented and binary messages, invalid UTF-8. Each test runs on both connections the
+client may dial (``receive_path``): DirectConnection (push delivery) and websockets' stock
+one.
 """
 
 from __future__ import annotations
@@ -10,12 +12,18 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.frames import CloseCode
 
 import ddp
-from ddp.asyncio._connection import DirectConnection
+from ddp.asyncio import _writes
+from ddp.asyncio._connection import (
+    FAST_PATH_SUPPORTED,
+    DirectConnection,
+    connection_options,
+    receive_texts,
+)
 from ddp.asyncio._writes import write_texts
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
@@ -38,14 +46,21 @@ async def ws_server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
         await server.wait_closed()
 
 
-async def _direct(url: str) -> DirectConnection:
-    ws = await connect(url, create_connection=DirectConnection, compression=None)
-    assert isinstance(ws, DirectConnection)
-    return ws
+@pytest.fixture
+def dial(receive_path: str) -> Callable[[str], Awaitable[ClientConnection]]:
+    """Return a function dialing a URL the way the client does, on ``receive_path``."""
+
+    async def dial(url: str) -> ClientConnection:
+        ws = await connect(url, compression=None, **connection_options())
+        assert isinstance(ws, DirectConnection) == (receive_path == "direct")
+        return ws
+
+    return dial
 
 
-async def test_messages_are_pushed_in_order_whole_and_text_only(
+async def test_messages_are_delivered_in_order_whole_and_text_only(
     ws_server: Callable[[Handler], Awaitable[str]],
+    dial: Callable[[str], Awaitable[ClientConnection]],
 ) -> None:
     sent_first = asyncio.Event()
 
@@ -59,8 +74,9 @@ async def test_messages_are_pushed_in_order_whole_and_text_only(
         await ws.send("thr\u00e9e")
         await ws.wait_closed()
 
-    ws = await _direct(await ws_server(handler))
+    ws = await dial(await ws_server(handler))
     got: list[str] = []
+    first = asyncio.Event()
     done = asyncio.Event()
     await asyncio.wait_for(sent_first.wait(), 5)
     # The pong is written after "one", so once it is back "one" has been read.
@@ -68,19 +84,42 @@ async def test_messages_are_pushed_in_order_whole_and_text_only(
 
     def deliver(text: str) -> None:
         got.append(text)
+        first.set()
         if len(got) == 3:
             done.set()
 
-    ws.deliver_to(deliver)
-    assert got == ["one"]
+    reader = asyncio.create_task(receive_texts(ws, deliver))
+    await asyncio.wait_for(first.wait(), 5)
+    assert got == ["one"]  # kept until there was a listener, and only it
     await ws.send("go")
     await asyncio.wait_for(done.wait(), 5)
     assert got == ["one", "two", "thr\u00e9e"]
+    await ws.close()
+    await asyncio.wait_for(reader, 5)  # it returns once the connection is closed
+    assert got == ["one", "two", "thr\u00e9e"]
+
+
+@pytest.mark.skipif(not FAST_PATH_SUPPORTED, reason="this websockets lacks what it needs")
+async def test_direct_connection_delivers_kept_messages_at_once(
+    ws_server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("one")  # before the client is listening: kept for it
+        await ws.wait_closed()
+
+    ws = await connect(await ws_server(handler), create_connection=DirectConnection)
+    assert isinstance(ws, DirectConnection)
+    # The pong is written after "one", so once it is back "one" has been read.
+    await asyncio.wait_for(await ws.ping(), 5)
+    got: list[str] = []
+    ws.deliver_to(got.append)
+    assert got == ["one"]
     await ws.close()
 
 
 async def test_invalid_utf8_fails_the_connection_with_1007(
     ws_server: Callable[[Handler], Awaitable[str]],
+    dial: Callable[[str], Awaitable[ClientConnection]],
 ) -> None:
     server_saw: list[int | None] = []
 
@@ -91,10 +130,9 @@ async def test_invalid_utf8_fails_the_connection_with_1007(
         await ws.wait_closed()
         server_saw.append(ws.close_code)
 
-    ws = await _direct(await ws_server(handler))
+    ws = await dial(await ws_server(handler))
     got: list[str] = []
-    ws.deliver_to(got.append)
-    await asyncio.wait_for(ws.wait_closed(), 5)
+    await asyncio.wait_for(receive_texts(ws, got.append), 5)
     assert got == ["fine"]
     assert ws.protocol.close_sent is not None
     assert ws.protocol.close_sent.code == CloseCode.INVALID_DATA
@@ -103,6 +141,7 @@ async def test_invalid_utf8_fails_the_connection_with_1007(
 
 async def test_write_texts_writes_in_order_and_declines_when_closed(
     ws_server: Callable[[Handler], Awaitable[str]],
+    dial: Callable[[str], Awaitable[ClientConnection]],
 ) -> None:
     received: list[str] = []
     all_in = asyncio.Event()
@@ -114,8 +153,8 @@ async def test_write_texts_writes_in_order_and_declines_when_closed(
             if len(received) == 102:
                 all_in.set()
 
-    ws = await _direct(await ws_server(handler))
-    ws.deliver_to(lambda text: None)
+    ws = await dial(await ws_server(handler))
+    reader = asyncio.create_task(receive_texts(ws, lambda text: None))
     texts = [f"m{i}" for i in range(100)]
     assert write_texts(ws, texts)
     assert write_texts(ws, ["\u00e9t\u00e9", "last"])
@@ -123,10 +162,27 @@ async def test_write_texts_writes_in_order_and_declines_when_closed(
     assert received == [*texts, "\u00e9t\u00e9", "last"]
     await ws.close()
     assert not write_texts(ws, ["too late"])
+    await asyncio.wait_for(reader, 5)
+
+
+async def test_write_texts_declines_without_the_protocol_internals(
+    ws_server: Callable[[Handler], Awaitable[str]],
+    dial: Callable[[str], Awaitable[ClientConnection]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await ws.wait_closed()
+
+    ws = await dial(await ws_server(handler))
+    monkeypatch.setattr(_writes, "FAST_WRITES_SUPPORTED", False)
+    assert not write_texts(ws, ["x"])  # the caller then uses ws.send
+    assert ws.transport.get_write_buffer_size() == 0
+    await ws.close()
 
 
 async def test_client_reads_fragmented_ddp_messages(
     ws_server: Callable[[Handler], Awaitable[str]],
+    receive_path: str,
 ) -> None:
     async def handler(ws: ServerConnection) -> None:
         async for message in ws:

@@ -1,7 +1,9 @@
-"""The blocking client's websocket hand-over: ``ddp.sync._connection.DirectConnection``.
+"""The blocking client's websocket hand-over: ``ddp.sync._connection.text_reader``.
 
 Against real ``websockets.sync`` servers on loopback (each on a thread) that send what a DDP
-server never would: fragmented and binary messages, invalid UTF-8.
+server never would: fragmented and binary messages, invalid UTF-8. The hand-over tests run on
+both connections the client may dial (``receive_path``): DirectConnection and websockets'
+stock one; the flow-control test is DirectConnection's own.
 """
 
 from __future__ import annotations
@@ -13,15 +15,25 @@ from collections.abc import Callable, Iterator
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode, Frame, Opcode
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 from websockets.sync.server import Server, ServerConnection, serve
 
-from ddp.sync._connection import HIGH_WATER, LOW_WATER, DirectConnection
+import ddp
+from ddp.sync._connection import (
+    FAST_PATH_SUPPORTED,
+    HIGH_WATER,
+    LOW_WATER,
+    DirectConnection,
+    connection_options,
+    text_reader,
+)
 
 TIMEOUT = 5.0
 CLOSE_TIMEOUT = 4.0
 
 Handler = Callable[[ServerConnection], None]
+NextText = Callable[[float | None], str]
+Dial = Callable[[str], tuple[ClientConnection, NextText]]
 
 
 @pytest.fixture
@@ -42,6 +54,18 @@ def ws_server() -> Iterator[Callable[[Handler], str]]:
         thread.join(TIMEOUT)
 
 
+@pytest.fixture
+def dial(receive_path: str) -> Dial:
+    """Return a function dialing a URL the way the client does, on ``receive_path``."""
+
+    def dial(url: str) -> tuple[ClientConnection, NextText]:
+        ws = connect(url, compression=None, close_timeout=CLOSE_TIMEOUT, **connection_options())
+        assert isinstance(ws, DirectConnection) == (receive_path == "direct")
+        return ws, text_reader(ws)
+
+    return dial
+
+
 def _direct(url: str) -> DirectConnection:
     ws = connect(
         url, create_connection=DirectConnection, compression=None, close_timeout=CLOSE_TIMEOUT
@@ -50,7 +74,9 @@ def _direct(url: str) -> DirectConnection:
     return ws
 
 
-def test_messages_come_whole_in_order_text_only(ws_server: Callable[[Handler], str]) -> None:
+def test_messages_come_whole_in_order_text_only(
+    ws_server: Callable[[Handler], str], dial: Dial
+) -> None:
     def handler(ws: ServerConnection) -> None:
         ws.send("one")
         ws.send(b"\x00binary")  # dropped, as Meteor's client drops binary messages
@@ -59,30 +85,34 @@ def test_messages_come_whole_in_order_text_only(ws_server: Callable[[Handler], s
         ws.send("thr\u00e9e")
         ws.recv()  # until the client closes
 
-    ws = _direct(ws_server(handler))
+    ws, next_text = dial(ws_server(handler))
     with ws:
-        assert [ws.next_text(TIMEOUT) for _ in range(3)] == ["one", "two", "thr\u00e9e"]
+        assert [next_text(TIMEOUT) for _ in range(3)] == ["one", "two", "thr\u00e9e"]
         with pytest.raises(TimeoutError):
-            ws.next_text(0)
+            next_text(0)
 
 
-def test_queued_messages_are_read_before_the_close(ws_server: Callable[[Handler], str]) -> None:
+def test_queued_messages_are_read_before_the_close(
+    ws_server: Callable[[Handler], str], dial: Dial
+) -> None:
     def handler(ws: ServerConnection) -> None:
         ws.send("a")
         ws.send("b")
         ws.close(1001, "bye")
 
-    ws = _direct(ws_server(handler))
+    ws, next_text = dial(ws_server(handler))
     with ws:
         ws.recv_events_thread.join(TIMEOUT)  # the server has closed; all is queued
-        assert ws.next_text(TIMEOUT) == "a"
-        assert ws.next_text(0) == "b"
+        assert next_text(TIMEOUT) == "a"
+        assert next_text(0) == "b"
         with pytest.raises(ConnectionClosed) as caught:
-            ws.next_text(TIMEOUT)
+            next_text(TIMEOUT)
         assert caught.value.rcvd is not None and caught.value.rcvd.code == 1001
 
 
-def test_invalid_utf8_fails_the_connection_with_1007(ws_server: Callable[[Handler], str]) -> None:
+def test_invalid_utf8_fails_the_connection_with_1007(
+    ws_server: Callable[[Handler], str], dial: Dial
+) -> None:
     server_saw: list[int | None] = []
     handler_done = threading.Event()
 
@@ -98,17 +128,18 @@ def test_invalid_utf8_fails_the_connection_with_1007(ws_server: Callable[[Handle
             server_saw.append(ws.close_code)
             handler_done.set()
 
-    ws = _direct(ws_server(handler))
+    ws, next_text = dial(ws_server(handler))
     with ws:
-        assert ws.next_text(TIMEOUT) == "fine"
+        assert next_text(TIMEOUT) == "fine"
         with pytest.raises(ConnectionClosed):
-            ws.next_text(TIMEOUT)
+            next_text(TIMEOUT)
     assert ws.protocol.close_sent is not None
     assert ws.protocol.close_sent.code == CloseCode.INVALID_DATA
     assert handler_done.wait(TIMEOUT)
     assert server_saw == [CloseCode.INVALID_DATA]
 
 
+@pytest.mark.skipif(not FAST_PATH_SUPPORTED, reason="this websockets lacks what it needs")
 def test_flow_control_pauses_the_reader_and_close_releases_it(
     ws_server: Callable[[Handler], str],
 ) -> None:
@@ -139,3 +170,23 @@ def test_flow_control_pauses_the_reader_and_close_releases_it(
     assert not ws.recv_events_thread.is_alive()
     assert not ws.recv_flow_control.locked()
     assert ws.protocol.close_rcvd is not None  # a clean closing handshake
+
+
+def test_client_reads_fragmented_ddp_messages(
+    ws_server: Callable[[Handler], str], receive_path: str
+) -> None:
+    def handler(ws: ServerConnection) -> None:
+        for message in ws:
+            assert isinstance(message, str)
+            if '"connect"' in message:
+                ws.send(['{"msg":"conn', 'ected","session":"s1"}'])
+            elif '"method"' in message:
+                method_id = ddp.ejson.loads(message)["id"]
+                ws.send(b"\x00binary")  # dropped
+                ws.send(['{"msg":"result","id":"', method_id, '","result":42}'])
+                ws.send(f'{{"msg":"updated","methods":["{method_id}"]}}')
+
+    url = ws_server(handler)
+    with ddp.Client(url, heartbeat_interval=0, reconnect=False) as client:
+        assert client.session == "s1"
+        assert client.call("answer", timeout=TIMEOUT) == 42

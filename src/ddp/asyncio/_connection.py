@@ -13,20 +13,44 @@ Everything else stays websockets': the opening and closing handshakes, ping/pong
 frames, TLS, proxies, permessage-deflate and size limits. Fragmented messages, the UTF-8
 check (invalid UTF-8 fails the connection with close code 1007) and binary messages (dropped,
 as Meteor's client drops them) are handled as ``recv`` would (see :mod:`ddp._wsmessages`).
+
+The subclass relies on internals of websockets that are not part of its documented API and
+change between releases; :data:`FAST_PATH_SUPPORTED` says whether the installed release has
+them. When it does not, the driver dials websockets' stock connection and reads it with
+``recv``: :func:`connection_options` and :func:`receive_texts` are the one interface the
+driver uses for both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode, Frame
-from websockets.protocol import Event
+from websockets.protocol import Event, Protocol
 
 from ddp._wsmessages import DATA_OPCODES, TextMessages
 
-__all__ = ["DirectConnection"]
+__all__ = ["FAST_PATH_SUPPORTED", "DirectConnection", "connection_options", "receive_texts"]
+
+_SetExc = Callable[[ClientConnection, BaseException | None], None]
+
+# Records the exception a ConnectionClosed is chained to: ``set_connection_exc`` since
+# websockets 17.4, ``set_recv_exc`` before (same job, renamed).
+_set_exc: Final[_SetExc | None] = getattr(
+    ClientConnection, "set_connection_exc", getattr(ClientConnection, "set_recv_exc", None)
+)
+
+FAST_PATH_SUPPORTED: bool = (
+    _set_exc is not None
+    and all(hasattr(ClientConnection, name) for name in ("process_event", "send_data"))
+    and hasattr(Protocol, "fail")
+)
+"""Whether the installed websockets has the internals :class:`DirectConnection` overrides
+or calls (``process_event``, ``send_data``, ``set_connection_exc``/``set_recv_exc`` and the
+protocol's ``fail``); tests switch it off to exercise the stock path."""
 
 
 class DirectConnection(ClientConnection):
@@ -68,7 +92,8 @@ class DirectConnection(ClientConnection):
         except UnicodeDecodeError as exc:
             # What recv() does with invalid UTF-8: fail the connection with 1007.
             self._failed = True
-            self.set_connection_exc(exc)
+            assert _set_exc is not None  # FAST_PATH_SUPPORTED
+            _set_exc(self, exc)
             self.protocol.fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
             self.send_data()
             return
@@ -79,3 +104,34 @@ class DirectConnection(ClientConnection):
             self._early.append(text)
         else:
             deliver(text)
+
+
+def connection_options() -> dict[str, Any]:
+    """Return the keyword arguments that select the connection class for websockets' ``connect``.
+
+    :class:`DirectConnection` when :data:`FAST_PATH_SUPPORTED`, else none (the stock class).
+    """
+    return {"create_connection": DirectConnection} if FAST_PATH_SUPPORTED else {}
+
+
+async def receive_texts(ws: ClientConnection, deliver: Callable[[str], None]) -> None:
+    """Pass each text message of ``ws`` to ``deliver``, in order, until the connection closes.
+
+    A :class:`DirectConnection` calls ``deliver`` from its ``data_received``; a stock
+    connection is read with ``recv`` by this coroutine (binary messages dropped, invalid
+    UTF-8 failing the connection with 1007, as websockets does). Either way this returns once
+    the connection is closed and every message received before has been delivered.
+
+    ``deliver`` must not raise and should not block.
+    """
+    if isinstance(ws, DirectConnection):
+        ws.deliver_to(deliver)
+    else:
+        try:
+            while True:
+                message = await ws.recv()
+                if isinstance(message, str):
+                    deliver(message)
+        except ConnectionClosed:
+            pass
+    await ws.wait_closed()

@@ -10,7 +10,8 @@ the bytes to the transport in one write.
 It only takes the fast path when nothing can go wrong that ``send`` would have handled: the
 connection is open, no fragmented message is being sent, and the transport is not applying
 backpressure. Otherwise it writes nothing and the caller falls back to ``await ws.send()``,
-which waits for the drain or for the close and raises ``ConnectionClosed``.
+which waits for the drain or for the close and raises ``ConnectionClosed``. So does a
+websockets release whose protocol object lacks what it uses (:data:`FAST_WRITES_SUPPORTED`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ from collections.abc import Sequence
 from typing import Final
 
 from websockets.asyncio.client import ClientConnection
-from websockets.protocol import State
+from websockets.protocol import Protocol, State
 
-__all__ = ["WRITE_BUFFER_LIMIT", "write_texts"]
+from ddp._wsmessages import assigned_in_init
+
+__all__ = ["FAST_WRITES_SUPPORTED", "WRITE_BUFFER_LIMIT", "write_texts"]
+
+FAST_WRITES_SUPPORTED: bool = all(
+    hasattr(Protocol, name) for name in ("send_text", "data_to_send", "state")
+) and assigned_in_init(Protocol, "expect_continuation_frame")
+"""Whether websockets' Sans-I/O protocol has what :func:`write_texts` uses (every release
+from 15.0 to 17.4 does); when not, it always declines and the caller uses ``ws.send``."""
 
 WRITE_BUFFER_LIMIT: Final = 64 * 1024
 """Bytes already buffered by the transport above which the fast path is not taken (so that
@@ -39,6 +48,8 @@ def write_texts(ws: ClientConnection, texts: Sequence[str]) -> bool:
         True when all were written; False when none was (the connection is not open, is
         busy with a fragmented message, or its transport is backed up): use ``ws.send``.
     """
+    if not FAST_WRITES_SUPPORTED:
+        return False
     protocol = ws.protocol
     transport = ws.transport
     if (

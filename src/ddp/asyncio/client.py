@@ -9,8 +9,10 @@ and owns:
 * one **run task**: dial, run a session, hand the loss to the core, sleep the delay the core
   returns (cut short by :meth:`reconnect` / :meth:`close`), dial again;
 * per session, the **receive callback** and one **writer task**. The websocket connection
-  (:class:`~ddp.asyncio._connection.DirectConnection`) hands each message to the callback
-  as soon as it is read, with no queue and no task switch; the callback does the least
+  (:class:`~ddp.asyncio._connection.DirectConnection`, where the installed websockets
+  allows it; else the stock one, read by :func:`~ddp.asyncio._connection.receive_texts`)
+  hands each message to the callback as soon as it is read, with no queue and no task
+  switch; the callback does the least
   possible per frame: count it, ``proto.receive_text``, then look at the core's events
   (rare) and wake the writer. A flush of the data buffered by the core, scheduled with
   ``loop.call_soon``, runs once everything read so far is handled: natural batching.
@@ -36,7 +38,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from ssl import SSLContext
-from typing import Any, cast
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -55,7 +57,7 @@ from ddp._client_common import (
     token_is_usable,
     validate_options,
 )
-from ddp.asyncio._connection import DirectConnection
+from ddp.asyncio._connection import connection_options, receive_texts
 from ddp.asyncio._writes import write_texts
 from ddp.asyncio.calls import MethodCall, Subscription, wait_for
 from ddp.auth import LoginResult, MemoryTokenStore, TokenStore
@@ -802,7 +804,7 @@ class AsyncClient:
         finally:
             self._finish()
 
-    async def _dial(self) -> DirectConnection:
+    async def _dial(self) -> ClientConnection:
         opts = self._options
         kwargs: dict[str, Any] = {}
         if opts.ssl is not None and not isinstance(opts.ssl, bool):
@@ -819,10 +821,10 @@ class AsyncClient:
             ping_interval=None,
             close_timeout=CLOSE_TIMEOUT,
             max_size=opts.max_size,
-            create_connection=DirectConnection,
+            **connection_options(),
             **kwargs,
         )
-        return cast(DirectConnection, ws)
+        return ws
 
     async def _sleep(self, delay: float) -> None:
         if delay <= 0:
@@ -835,7 +837,7 @@ class AsyncClient:
         finally:
             self._wakeup = None
 
-    async def _session(self, ws: DirectConnection) -> float | None:
+    async def _session(self, ws: ClientConnection) -> float | None:
         """Run one connection; return the core's delay before the next dial."""
         proto = self._proto
         loop = self._loop
@@ -869,13 +871,13 @@ class AsyncClient:
         self._arm_timer()
         return delay
 
-    async def _receive(self, ws: DirectConnection) -> str:
+    async def _receive(self, ws: ClientConnection) -> str:
         """Receive until the connection ends; return why it did.
 
         Each text message is handled by ``on_frame`` as soon as websockets has read it,
-        inside the connection's ``data_received`` (see :class:`DirectConnection`); this
-        task only waits for the end. An exception there ends the session as it would
-        have ended the run task.
+        inside the connection's ``data_received`` (see :func:`receive_texts`: on the
+        stock connection, from this task); otherwise this task only waits for the end. An
+        exception there ends the session as it would have ended the run task.
         """
         proto = self._proto
         loop = self._loop
@@ -922,8 +924,7 @@ class AsyncClient:
                 crashed.append(exc)
                 ws.transport.abort()
 
-        ws.deliver_to(on_frame)
-        await ws.wait_closed()
+        await receive_texts(ws, on_frame)
         if crashed:
             raise crashed[0]
         if self._abort_reason is not None:

@@ -14,21 +14,61 @@ the consumer is down to ``low``. Everything else stays websockets': handshakes, 
 close frames, TLS, proxies, permessage-deflate, size limits and sending. Fragmented messages,
 the UTF-8 check and binary messages are handled as ``recv`` would (see
 :mod:`ddp._wsmessages`).
+
+The subclass relies on internals of websockets that are not part of its documented API and
+change between releases; :data:`FAST_PATH_SUPPORTED` says whether the installed release has
+them. When it does not, the transport dials websockets' stock connection and reads it with
+``recv``: :func:`connection_options` and :func:`text_reader` are the one interface the
+transport uses for both.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Final
 
+from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode, Frame
-from websockets.protocol import Event
+from websockets.protocol import Event, Protocol
 from websockets.sync.client import ClientConnection
 
-from ddp._wsmessages import DATA_OPCODES, TextMessages
+from ddp._wsmessages import DATA_OPCODES, TextMessages, assigned_in_init
 
-__all__ = ["DirectConnection"]
+__all__ = [
+    "FAST_PATH_SUPPORTED",
+    "HIGH_WATER",
+    "LOW_WATER",
+    "DirectConnection",
+    "connection_options",
+    "text_reader",
+]
+
+_SetExc = Callable[[ClientConnection, BaseException | None], None]
+
+# Records the exception a ConnectionClosed is chained to: ``set_connection_exc`` since
+# websockets 17.4, ``set_recv_exc`` before (same job, renamed).
+_set_exc: Final[_SetExc | None] = getattr(
+    ClientConnection, "set_connection_exc", getattr(ClientConnection, "set_recv_exc", None)
+)
+
+FAST_PATH_SUPPORTED: bool = (
+    _set_exc is not None
+    and all(
+        hasattr(ClientConnection, name)
+        for name in ("process_event", "send_data", "close_socket", "close")
+    )
+    and all(
+        assigned_in_init(ClientConnection, name) for name in ("protocol_mutex", "recv_flow_control")
+    )
+    and hasattr(Protocol, "fail")
+)
+"""Whether the installed websockets has the internals :class:`DirectConnection` overrides
+or uses (``process_event``, ``close_socket``, ``send_data``,
+``set_connection_exc``/``set_recv_exc``, the ``protocol_mutex`` and ``recv_flow_control``
+locks and the protocol's ``fail``); tests switch it off to exercise the stock path."""
 
 HIGH_WATER: Final = 1024
 """Queued messages at which the reader thread stops reading the socket."""
@@ -70,7 +110,7 @@ class DirectConnection(ClientConnection):
         texts = self._texts
         if not texts:
             if self._ended:
-                raise self.close_exc
+                raise self._close_exc()
             if timeout is not None and timeout <= 0:
                 raise TimeoutError
             ready = self._ready
@@ -80,7 +120,7 @@ class DirectConnection(ClientConnection):
                 raise TimeoutError
             if not texts:
                 if self._ended:
-                    raise self.close_exc
+                    raise self._close_exc()
                 raise TimeoutError
         text = texts.popleft()
         if self._paused and len(texts) <= LOW_WATER:
@@ -100,7 +140,8 @@ class DirectConnection(ClientConnection):
             # What recv() does with invalid UTF-8: fail the connection with 1007.
             self._failed = True
             with self.protocol_mutex:
-                self.set_connection_exc(exc)
+                assert _set_exc is not None  # FAST_PATH_SUPPORTED
+                _set_exc(self, exc)
                 self.protocol.fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
                 try:
                     self.send_data()
@@ -134,6 +175,16 @@ class DirectConnection(ClientConnection):
         self._resume()  # never leave the reader thread blocked on flow control
         self._ready.set()
 
+    def _close_exc(self) -> ConnectionClosed:
+        # What recv() raises: the protocol's ConnectionClosed (a Sans-I/O attribute since
+        # long before websockets 15), chained to why the connection dropped; the
+        # connection's own ``close_exc`` property that does both is only in websockets 17.4+.
+        exc = self.protocol.close_exc
+        cause = getattr(self, "connection_exc", getattr(self, "recv_exc", None))
+        if cause is not None:
+            exc.__cause__ = cause
+        return exc
+
     def _pause(self) -> None:
         with self._pause_lock:
             if not self._paused and not self._ended:
@@ -145,3 +196,32 @@ class DirectConnection(ClientConnection):
             if self._paused:
                 self._paused = False
                 self.recv_flow_control.release()
+
+
+def connection_options() -> dict[str, Any]:
+    """Return the keyword arguments that select the connection class for websockets' ``connect``.
+
+    :class:`DirectConnection` when :data:`FAST_PATH_SUPPORTED`, else none (the stock class).
+    """
+    return {"create_connection": DirectConnection} if FAST_PATH_SUPPORTED else {}
+
+
+def text_reader(ws: ClientConnection) -> Callable[[float | None], str]:
+    """Return the ``next_text(timeout)`` function that reads text messages from ``ws``.
+
+    For a :class:`DirectConnection`, its :meth:`~DirectConnection.next_text`; for a stock
+    connection, ``recv`` with binary messages skipped (Meteor's client drops them too),
+    raising the same exceptions.
+    """
+    if isinstance(ws, DirectConnection):
+        return ws.next_text
+
+    def next_text(timeout: float | None) -> str:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            message = ws.recv(left)
+            if isinstance(message, str):
+                return message
+
+    return next_text

@@ -4,8 +4,8 @@ A :class:`Transport` turns websocket frames into DDP message texts and back, and
 in the client's :class:`~ddp.stats.StatsRecorder`. It holds no DDP logic. ``websockets.sync``
 reads the socket on its own background thread; :meth:`Transport.recv` takes what that thread
 has queued (through :class:`~ddp.sync._connection.DirectConnection`, a lighter hand-over than
-websockets' own), so ``recv(0)`` is cheap and tells "nothing queued right now" apart from
-"closed".
+websockets' own, where the installed websockets allows it; else websockets' ``recv``), so
+``recv(0)`` is cheap and tells "nothing queued right now" apart from "closed".
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from ssl import SSLContext
 from typing import Literal
 
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from ddp._client_common import ClientOptions
 from ddp.exceptions import ProtocolError
 from ddp.framing import SockJSFrameKind, sockjs_client_encode, sockjs_decode
 from ddp.stats import StatsRecorder, text_size
-from ddp.sync._connection import DirectConnection
+from ddp.sync._connection import connection_options, text_reader
 
 __all__ = ["CLOSE_TIMEOUT", "Transport", "TransportClosed", "dial"]
 
@@ -63,12 +63,11 @@ def dial(options: ClientOptions, url: str) -> Transport:
         ping_interval=None,
         close_timeout=CLOSE_TIMEOUT,
         max_size=options.max_size,
-        create_connection=DirectConnection,
+        **connection_options(),
     )
     # What ``with connect(...) as ws`` does: websockets >= 17.1 warns about a connection
     # used outside a ``with`` block otherwise; we close it ourselves.
     ws = ws.__enter__()
-    assert isinstance(ws, DirectConnection)
     return Transport(ws, sockjs=options.url.sockjs)
 
 
@@ -80,10 +79,11 @@ class Transport:
         sockjs: Whether frames use SockJS framing.
     """
 
-    __slots__ = ("_sockjs", "_ws", "stats", "trace")
+    __slots__ = ("_next_text", "_sockjs", "_ws", "stats", "trace")
 
-    def __init__(self, ws: DirectConnection, *, sockjs: bool) -> None:
+    def __init__(self, ws: ClientConnection, *, sockjs: bool) -> None:
         self._ws = ws
+        self._next_text = text_reader(ws)
         self._sockjs = sockjs
         self.stats: StatsRecorder | None = None
         #: Log every frame at DEBUG (decided once per connection: free when off).
@@ -100,7 +100,7 @@ class Transport:
             TransportClosed: The connection is closed.
         """
         try:
-            frame = self._ws.next_text(timeout)
+            frame = self._next_text(timeout)
         except ConnectionClosed as exc:
             raise TransportClosed(_describe(exc)) from None
         stats = self.stats
