@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ddp._handles import BaseMethodCall, BaseSubscription
 from ddp.exceptions import DDPError, DDPTimeoutError, InvalidStateError
 
 if TYPE_CHECKING:
@@ -42,14 +43,7 @@ async def wait_for(future: asyncio.Future[T], timeout: float | None, what: str) 
         raise DDPTimeoutError(f"{what} timed out after {timeout} s") from None
 
 
-def _settle(future: asyncio.Future[Any], error: BaseException) -> None:
-    """Fail ``future`` and mark its exception retrieved (nobody may ever await it)."""
-    if not future.done():
-        future.set_exception(error)
-        future.exception()
-
-
-class MethodCall:
+class MethodCall(BaseMethodCall):
     """A method call in progress (what :meth:`AsyncClient.go` returns).
 
     Two milestones, as in Meteor: the *result* (:meth:`result`, or ``await call``), and
@@ -61,7 +55,10 @@ class MethodCall:
         params: The arguments, as sent.
     """
 
-    __slots__ = ("_client", "_result", "_sent_at", "_visible", "id", "method", "params")
+    __slots__ = ()
+
+    _result: asyncio.Future[Any]
+    _visible: asyncio.Future[None]
 
     def __init__(
         self,
@@ -72,12 +69,9 @@ class MethodCall:
         loop: asyncio.AbstractEventLoop,
         sent_at: float,
     ) -> None:
-        self._client = client
-        self.id = method_id
-        self.method = method
-        self.params = params
-        self._result: asyncio.Future[Any] = loop.create_future()
-        self._visible: asyncio.Future[None] = loop.create_future()
+        super().__init__(client, method_id, method, params)
+        self._result = loop.create_future()
+        self._visible = loop.create_future()
         self._sent_at = sent_at
 
     async def result(self, timeout: float | None = None) -> Any:  # noqa: ASYNC109
@@ -109,43 +103,8 @@ class MethodCall:
     def __await__(self) -> Generator[Any, None, Any]:
         return self.result().__await__()
 
-    def done(self) -> bool:
-        """Whether the result (or the error) is known."""
-        return self._result.done()
 
-    def cancel(self) -> bool:
-        """Stop waiting for this call: forget it locally; its eventual result is ignored.
-
-        The server may still run it (DDP cannot take a call back). Waiters get
-        ``asyncio.CancelledError``. Returns whether anything was cancelled.
-        """
-        self._client._forget_call(self.id)
-        cancelled = self._result.cancel()
-        return self._visible.cancel() or cancelled
-
-    # -- used by the client, on its loop -------------------------------------------------
-    def _set_result(self, result: Any, error: BaseException | None) -> None:
-        if self._result.done():
-            return
-        if error is None:
-            self._result.set_result(result)
-        else:
-            _settle(self._result, error)
-
-    def _set_visible(self, error: BaseException | None) -> None:
-        if self._visible.done():
-            return
-        if error is None:
-            self._visible.set_result(None)
-        else:
-            _settle(self._visible, error)
-
-    def __repr__(self) -> str:
-        state = "done" if self._result.done() else "pending"
-        return f"<MethodCall {self.id} {self.method!r} {state}>"
-
-
-class Subscription:
+class Subscription(BaseSubscription):
     """A subscription (what :meth:`AsyncClient.subscribe` returns), keyed by its id.
 
     It lives across reconnects (re-sent with the same id) until :meth:`stop` or the server
@@ -157,7 +116,9 @@ class Subscription:
         params: The arguments, as sent.
     """
 
-    __slots__ = ("_client", "_error", "_ready", "_stopped", "id", "name", "params")
+    __slots__ = ()
+
+    _ready: asyncio.Future[None]
 
     def __init__(
         self,
@@ -167,13 +128,8 @@ class Subscription:
         params: tuple[Any, ...],
         loop: asyncio.AbstractEventLoop,
     ) -> None:
-        self._client = client
-        self.id = sub_id
-        self.name = name
-        self.params = params
-        self._ready: asyncio.Future[None] = loop.create_future()
-        self._error: DDPError | None = None
-        self._stopped = False
+        super().__init__(client, sub_id, name, params)
+        self._ready = loop.create_future()
 
     async def ready(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
         """Wait until the initial data is in the local cache (DDP's ``ready``).
@@ -194,53 +150,8 @@ class Subscription:
                 f"subscription {self.name!r} was stopped before it became ready"
             ) from None
 
-    @property
-    def is_ready(self) -> bool:
-        """Whether the initial data arrived (stays true across reconnects)."""
-        fut = self._ready
-        return fut.done() and not fut.cancelled() and fut.exception() is None
-
-    @property
-    def error(self) -> DDPError | None:
-        """Why the subscription ended, or ``None`` while it runs or after a normal stop."""
-        return self._error
-
-    @property
-    def stopped(self) -> bool:
-        """Whether the subscription has ended (stopped, refused, or the client closed)."""
-        return self._stopped
-
-    def stop(self) -> None:
-        """End the subscription (``unsub``); its documents leave the cache as the server
-        removes them. Idempotent."""
-        self._client._stop_subscription(self)
-
-    # -- used by the client, on its loop -------------------------------------------------
-    def _set_ready(self) -> None:
-        if not self._ready.done():
-            self._ready.set_result(None)
-
-    def _set_stopped(self, error: DDPError | None) -> None:
-        self._stopped = True
-        self._error = error
-        if not self._ready.done():
-            if error is not None:
-                _settle(self._ready, error)
-            else:
-                self._ready.cancel()
-
-    def __enter__(self) -> Subscription:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     async def __aenter__(self) -> Subscription:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.stop()
-
-    def __repr__(self) -> str:
-        state = "stopped" if self._stopped else "ready" if self.is_ready else "pending"
-        return f"<Subscription {self.id} {self.name!r} {state}>"

@@ -4,6 +4,7 @@ Each handle wraps :class:`concurrent.futures.Future` objects that the client's I
 resolves; waiting on them never touches the connection, so any number of threads can wait.
 Every wait ends: with the outcome, with the ``timeout`` given, or with a typed error when the
 client closes or gives up (:class:`ddp.ClientClosedError`, :class:`ddp.ConnectionFailedError`).
+The state both clients' handles share is in :mod:`ddp._handles`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from typing import TYPE_CHECKING, Any
 
+from ddp._handles import BaseMethodCall, BaseSubscription
 from ddp.exceptions import DDPError, DDPTimeoutError, InvalidStateError
 
 if TYPE_CHECKING:
@@ -31,7 +33,7 @@ def wait_for(future: Future[Any], timeout: float | None, what: str) -> Any:
         raise DDPTimeoutError(f"{what} timed out after {timeout} s") from None
 
 
-class MethodCall:
+class MethodCall(BaseMethodCall):
     """A method call in progress (what :meth:`Client.go` returns).
 
     Two milestones, as in Meteor: the *result* (:meth:`result`), and *data visible*
@@ -43,16 +45,15 @@ class MethodCall:
         params: The arguments, as sent.
     """
 
-    __slots__ = ("_client", "_hook", "_result", "_sent_at", "_visible", "id", "method", "params")
+    __slots__ = ("_hook",)
+
+    _result: Future[Any]
+    _visible: Future[None]
 
     def __init__(self, client: Client, method_id: str, method: str, params: tuple[Any, ...]):
-        self._client = client
-        self.id = method_id
-        self.method = method
-        self.params = params
-        self._result: Future[Any] = Future()
-        self._visible: Future[None] = Future()
-        self._sent_at = 0.0
+        super().__init__(client, method_id, method, params)
+        self._result = Future()
+        self._visible = Future()
         # Run by the I/O thread on the outcome (login keeps its token this way).
         self._hook: Callable[[Any, DDPError | None], Any] | None = None
 
@@ -82,30 +83,12 @@ class MethodCall:
         """
         wait_for(self._visible, timeout, f"data of method {self.method!r}")
 
-    def done(self) -> bool:
-        """Whether the result (or the error) is known."""
-        return self._result.done()
 
-    def cancel(self) -> bool:
-        """Stop waiting for this call: forget it locally; its eventual result is ignored.
-
-        The server may still run it (DDP cannot take a call back). Waiters get
-        ``concurrent.futures.CancelledError``. Returns whether anything was cancelled.
-        """
-        self._client._forget_call(self.id)
-        cancelled = self._result.cancel()
-        return self._visible.cancel() or cancelled
-
-    def __repr__(self) -> str:
-        state = "done" if self._result.done() else "pending"
-        return f"<MethodCall {self.id} {self.method!r} {state}>"
-
-
-class Subscription:
+class Subscription(BaseSubscription):
     """A subscription (what :meth:`Client.subscribe` returns), keyed by its id.
 
     It lives across reconnects (re-sent with the same id) until :meth:`stop` or the server
-    ends it.
+    ends it. One publication may be subscribed several times, with other arguments.
 
     Attributes:
         id: The DDP subscription id.
@@ -113,16 +96,13 @@ class Subscription:
         params: The arguments, as sent.
     """
 
-    __slots__ = ("_client", "_error", "_ready", "_stopped", "id", "name", "params")
+    __slots__ = ()
+
+    _ready: Future[None]
 
     def __init__(self, client: Client, sub_id: str, name: str, params: tuple[Any, ...]):
-        self._client = client
-        self.id = sub_id
-        self.name = name
-        self.params = params
-        self._ready: Future[None] = Future()
-        self._error: DDPError | None = None
-        self._stopped = False
+        super().__init__(client, sub_id, name, params)
+        self._ready = Future()
 
     def ready(self, timeout: float | None = None) -> None:
         """Wait until the initial data is in the local cache (DDP's ``ready``).
@@ -140,48 +120,3 @@ class Subscription:
             raise InvalidStateError(
                 f"subscription {self.name!r} was stopped before it became ready"
             ) from None
-
-    @property
-    def is_ready(self) -> bool:
-        """Whether the initial data arrived (stays true across reconnects)."""
-        fut = self._ready
-        return fut.done() and not fut.cancelled() and fut.exception() is None
-
-    @property
-    def error(self) -> DDPError | None:
-        """Why the subscription ended, or ``None`` while it runs or after a normal stop."""
-        return self._error
-
-    @property
-    def stopped(self) -> bool:
-        """Whether the subscription has ended (stopped, refused, or the client closed)."""
-        return self._stopped
-
-    def stop(self) -> None:
-        """End the subscription (``unsub``); its documents leave the cache as the server
-        removes them. Idempotent."""
-        self._client._stop_subscription(self)
-
-    # -- used by the client's I/O thread, under the client's lock ------------------------
-    def _set_ready(self) -> None:
-        if not self._ready.done():
-            self._ready.set_result(None)
-
-    def _set_stopped(self, error: DDPError | None) -> None:
-        self._stopped = True
-        self._error = error
-        if not self._ready.done():
-            if error is not None:
-                self._ready.set_exception(error)
-            else:
-                self._ready.cancel()
-
-    def __enter__(self) -> Subscription:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = "stopped" if self._stopped else "ready" if self.is_ready else "pending"
-        return f"<Subscription {self.id} {self.name!r} {state}>"

@@ -687,9 +687,7 @@ class Client:
                 value, error = None, exc
         if error is None:
             self._stats.record_rtt(time.monotonic() - pending._sent_at)
-            pending._result.set_result(value)
-        else:
-            pending._result.set_exception(error)
+        pending._set_result(value, error)
         if pending._visible.done():
             del self._calls[event.method_id]
 
@@ -697,10 +695,7 @@ class Client:
         pending = self._calls.get(event.method_id)
         if pending is None:
             return
-        if event.error is None:
-            pending._visible.set_result(None)
-        else:
-            pending._visible.set_exception(event.error)
+        pending._set_visible(event.error)
         if pending._result.done():
             del self._calls[event.method_id]
 

@@ -1,0 +1,185 @@
+"""What the two clients' handles share: the state of a method call and of a subscription.
+
+:class:`ddp.asyncio.MethodCall` and :class:`ddp.sync.MethodCall` (and the two
+``Subscription`` classes) differ only in how one *waits*: awaiting an :class:`asyncio.Future`
+or blocking on a :class:`concurrent.futures.Future`. Both future types offer the same
+non-waiting methods (:class:`FutureLike`), so settling them, cancelling them and reporting
+their state is written once, here; each driver's subclass creates its futures and adds the
+waiting methods.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Self, TypeVar
+
+from ddp.exceptions import DDPError
+
+__all__ = ["BaseMethodCall", "BaseSubscription", "FutureLike", "HandleOwner", "settle"]
+
+T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
+
+
+class FutureLike(Protocol[T_contra]):
+    """The part of ``asyncio.Future`` and ``concurrent.futures.Future`` the handles use."""
+
+    def done(self) -> bool:
+        """Whether the outcome is set (or the future was cancelled)."""
+        ...
+
+    def cancelled(self) -> bool:
+        """Whether the future was cancelled."""
+        ...
+
+    def cancel(self) -> bool:
+        """Cancel the future; return whether it was cancelled by this call."""
+        ...
+
+    def set_result(self, result: T_contra, /) -> None:
+        """Set the outcome to ``result``."""
+        ...
+
+    def set_exception(self, exception: BaseException, /) -> None:
+        """Set the outcome to ``exception``."""
+        ...
+
+    def exception(self) -> BaseException | None:
+        """Return the exception set (the future must be done)."""
+        ...
+
+
+class HandleOwner(Protocol):
+    """The client a handle belongs to (both clients implement these two methods)."""
+
+    def _forget_call(self, method_id: str) -> None: ...
+
+    def _stop_subscription(self, sub: Any) -> None: ...
+
+
+def settle(future: FutureLike[T], result: T, error: BaseException | None) -> None:
+    """Set ``future``'s outcome unless it is already done (a cancelled call stays cancelled).
+
+    A failure is marked as retrieved: nobody may ever wait on it, and asyncio would log
+    "exception was never retrieved" otherwise.
+    """
+    if future.done():
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+        future.exception()
+
+
+class BaseMethodCall:
+    """The state of a method call: its two milestones, *result* and *data visible*.
+
+    Attributes:
+        id: The DDP method id.
+        method: The method's name.
+        params: The arguments, as sent.
+    """
+
+    __slots__ = ("_client", "_result", "_sent_at", "_visible", "id", "method", "params")
+
+    _result: FutureLike[Any]
+    _visible: FutureLike[None]
+
+    def __init__(
+        self, client: HandleOwner, method_id: str, method: str, params: tuple[Any, ...]
+    ) -> None:
+        """Record the call; the subclass creates ``_result`` and ``_visible``."""
+        self._client = client
+        self.id = method_id
+        self.method = method
+        self.params = params
+        self._sent_at = 0.0
+
+    def done(self) -> bool:
+        """Whether the result (or the error) is known."""
+        return self._result.done()
+
+    def cancel(self) -> bool:
+        """Stop waiting for this call: forget it locally; its eventual result is ignored.
+
+        The server may still run it (DDP cannot take a call back). Waiters get the future
+        type's ``CancelledError``. Returns whether anything was cancelled.
+        """
+        self._client._forget_call(self.id)
+        cancelled = self._result.cancel()
+        return self._visible.cancel() or cancelled
+
+    def _set_result(self, result: Any, error: BaseException | None) -> None:
+        settle(self._result, result, error)
+
+    def _set_visible(self, error: BaseException | None) -> None:
+        settle(self._visible, None, error)
+
+    def __repr__(self) -> str:
+        state = "done" if self._result.done() else "pending"
+        return f"<{type(self).__name__} {self.id} {self.method!r} {state}>"
+
+
+class BaseSubscription:
+    """The state of a subscription, keyed by its id, across reconnects.
+
+    Attributes:
+        id: The DDP subscription id.
+        name: The publication's name.
+        params: The arguments, as sent.
+    """
+
+    __slots__ = ("_client", "_error", "_ready", "_stopped", "id", "name", "params")
+
+    _ready: FutureLike[None]
+
+    def __init__(self, client: HandleOwner, sub_id: str, name: str, params: tuple[Any, ...]):
+        """Record the subscription; the subclass creates ``_ready``."""
+        self._client = client
+        self.id = sub_id
+        self.name = name
+        self.params = params
+        self._error: DDPError | None = None
+        self._stopped = False
+
+    @property
+    def is_ready(self) -> bool:
+        """Whether the initial data arrived (stays true across reconnects)."""
+        fut = self._ready
+        return fut.done() and not fut.cancelled() and fut.exception() is None
+
+    @property
+    def error(self) -> DDPError | None:
+        """Why the subscription ended, or ``None`` while it runs or after a normal stop."""
+        return self._error
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the subscription has ended (stopped, refused, or the client closed)."""
+        return self._stopped
+
+    def stop(self) -> None:
+        """End the subscription (``unsub``); its documents leave the cache as the server
+        removes them. Idempotent."""
+        self._client._stop_subscription(self)
+
+    def _set_ready(self) -> None:
+        settle(self._ready, None, None)
+
+    def _set_stopped(self, error: DDPError | None) -> None:
+        self._stopped = True
+        self._error = error
+        if error is not None:
+            settle(self._ready, None, error)
+        elif not self._ready.done():
+            self._ready.cancel()  # waiters learn it was stopped before it became ready
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped else "ready" if self.is_ready else "pending"
+        return f"<{type(self).__name__} {self.id} {self.name!r} {state}>"
