@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from async_support import TIMEOUT, client_docs, next_event, server_docs
-from conftest import PASSWORD
+from client_app import PASSWORD
 
 import ddp
 from ddp import AsyncClient, Status

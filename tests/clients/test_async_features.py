@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from async_support import TIMEOUT, next_event, synced
-from conftest import install
+from client_app import install
 from sync_support import FAST
 from tls_support import make_tls
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from async_support import TIMEOUT, client_docs, next_event, server_docs, synced
-from conftest import PASSWORD
+from client_app import PASSWORD
 
 import ddp
 from ddp import AsyncClient, Status

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from conftest import PASSWORD
+from client_app import PASSWORD
 from sync_support import TIMEOUT, Events, fast_client, server_wait, status_log, wait_status
 
 import ddp

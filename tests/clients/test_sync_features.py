@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from conftest import install
+from client_app import install
 from sync_support import FAST, TIMEOUT, Events, fast_client, reconnected, status_log, wait_status
 from tls_support import make_tls
 

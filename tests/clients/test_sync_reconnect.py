@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import PASSWORD
+from client_app import PASSWORD
 from sync_support import (
     FAST,
     TIMEOUT,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD
+from client_app import PASSWORD
 from sync_support import (
     FAST,
     TIMEOUT,
