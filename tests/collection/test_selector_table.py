@@ -17,6 +17,7 @@ import pytest
 
 from ddp import InvalidSelectorError
 from ddp.collection import CollectionRegistry, compile_selector
+from ddp.collection.values import freeze_value
 from ddp.ejson import ObjectId, Regex
 
 I = re.IGNORECASE  # noqa: E741
@@ -731,6 +732,14 @@ DIFFERENCES = [
 @pytest.mark.parametrize(("should_match", "selector", "doc"), CASES)
 def test_selector_compiler(should_match: bool, selector: Any, doc: dict[str, Any]) -> None:
     assert compile_selector(selector)(doc) is should_match
+
+
+@pytest.mark.parametrize(("should_match", "selector", "doc"), CASES)
+def test_selector_compiler_on_frozen_arrays(
+    should_match: bool, selector: Any, doc: dict[str, Any]
+) -> None:
+    # The store keeps arrays as tuples: every case must come out the same on a stored doc.
+    assert compile_selector(selector)(freeze_value(doc)) is should_match
 
 
 @pytest.mark.parametrize("selector", THROWS)

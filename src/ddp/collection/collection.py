@@ -3,7 +3,9 @@
 Storage is lean on purpose (100k-document subscriptions are normal): ``_docs`` maps the wire
 id string to the document dict itself. An ``added`` message's ``fields`` dict is *adopted* as
 the stored document (the protocol core hands it over), with ``_id`` added and field names
-interned so that every document shares its key strings. Ordered collections (``addedBefore``
+interned so that every document shares its key strings, and arrays stored *frozen* as tuples
+(``values.freeze_value``: lets the garbage collector untrack the documents; every read path
+treats a tuple as an array and copies hand out lists). Ordered collections (``addedBefore``
 / ``movedBefore``, which Meteor servers never send but DDP allows) also keep an order list.
 
 Writes come only from :class:`~ddp.collection.registry.CollectionRegistry.apply_batch`,
@@ -28,6 +30,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ddp.collection.cursor import Cursor
+from ddp.collection.values import freeze_value
 from ddp.mongo_id import id_parse, id_stringify
 
 if TYPE_CHECKING:
@@ -47,7 +50,10 @@ def _parse_id(wire_id: str) -> Any:
 
 
 def _adopt(fields: dict[str, Any], canonical: dict[str, str]) -> dict[str, Any]:
-    """Return ``fields`` with canonical keys, rebuilt only if some key is not canonical yet.
+    """Return ``fields`` with canonical keys and frozen arrays (see ``freeze_value``).
+
+    The dict is rebuilt only if some key is not canonical yet; otherwise its list and dict
+    values are frozen in place (it is the store's own) and atomic values cost one type test.
 
     The canonical key string is the first one seen (our own ``sys.intern`` table, per
     collection). orjson hands out the same key objects for every message, so its dicts pass
@@ -55,9 +61,12 @@ def _adopt(fields: dict[str, Any], canonical: dict[str, str]) -> dict[str, Any]:
     per field name instead of holding 100k copies.
     """
     setdefault = canonical.setdefault
-    for key in fields:
+    for key, value in fields.items():
         if setdefault(key, key) is not key:
-            return {setdefault(k, k): v for k, v in fields.items()}
+            return {setdefault(k, k): freeze_value(v) for k, v in fields.items()}
+        cls = type(value)
+        if cls is list or cls is dict:
+            fields[key] = freeze_value(value)  # same key: the dict's size does not change
     return fields
 
 
@@ -244,6 +253,9 @@ class Collection:
         if fields:
             for key, value in fields.items():
                 if key != "_id":
+                    cls = type(value)
+                    if cls is list or cls is dict:
+                        value = freeze_value(value)
                     doc[self._keys.setdefault(key, key)] = value
         if cleared:
             for key in cleared:

@@ -13,6 +13,10 @@ client user expects from a local query:
 * Comparisons never cross types (``{"a": {"$gt": 1}}`` does not match ``"2"``), ``True`` is not
   ``1``, null matches a missing field, and equality of objects is key-order sensitive.
 
+Stored arrays are tuples (frozen lists, see ``values.freeze_value``): every array test accepts
+a tuple or a list, and equality goes through ``mongo_equal``, for which a tuple equals the list
+of the same items, so a selector's lists match stored arrays as before.
+
 Every malformed selector raises :class:`ddp.InvalidSelectorError` at compile time, never later.
 """
 
@@ -27,9 +31,11 @@ from typing import Any, TypeAlias
 from ddp import ejson
 from ddp.collection.paths import Branch, Lookup, make_lookup
 from ddp.collection.values import (
+    ARRAY_TYPES,
     MISSING,
     NUMBER_TYPES,
     TYPE_ALIASES,
+    clone_value,
     mongo_equal,
     sort_key,
     type_code,
@@ -98,7 +104,8 @@ def _nothing(_: Any) -> bool:
 
 def _where(fn: Callable[[Any], Any]) -> DocMatcher:
     def matcher(doc: Any) -> bool:
-        return bool(fn(doc))
+        # User code gets a copy: lists, not the store's frozen tuples, and nothing to mutate.
+        return bool(fn(clone_value(doc)))
 
     return matcher
 
@@ -202,7 +209,7 @@ def _compile_path(path: str, value_selector: Any) -> DocMatcher:
         if type(doc) is not dict:
             return branched(lookup(doc))
         value = doc.get(path, MISSING)
-        if type(value) is list and expand:
+        if expand and type(value) in ARRAY_TYPES:
             if not skip_arrays and test(value):
                 return True
             for item in value:
@@ -227,7 +234,7 @@ def _branched(
 
     def matcher(branches: list[Branch]) -> bool:
         for value, dont_iterate in branches:
-            if type(value) is list and not dont_iterate:
+            if type(value) in ARRAY_TYPES and not dont_iterate:
                 if not skip_arrays and test(value):
                     return True
                 for item in value:
@@ -458,7 +465,7 @@ def _compile_size(operand: Any, _: Any) -> _ElemMatcher:
         operand = 0  # what MongoDB (and so minimongo) does with a string
     elif type(operand) not in _SCALAR_NUMBER:
         raise InvalidSelectorError(f"$size needs a number, not {operand!r}")
-    return lambda v: type(v) is list and len(v) == operand
+    return lambda v: type(v) in ARRAY_TYPES and len(v) == operand
 
 
 def _compile_type(operand: Any, _: Any) -> _ElemMatcher:
@@ -526,7 +533,7 @@ def _compile_elem_match(operand: Any, _: Any) -> _ElemMatcher:
         value_matcher, _element = _compile_value(operand)
 
         def on_values(value: Any) -> bool:
-            if type(value) is not list:
+            if type(value) not in ARRAY_TYPES:
                 return False
             # dont_iterate: {$elemMatch: {$gt: 5}} matches [8] but not [[8]].
             return any(value_matcher([(item, True)]) for item in value)
@@ -535,11 +542,11 @@ def _compile_elem_match(operand: Any, _: Any) -> _ElemMatcher:
     doc_matcher = _compile_document(operand, in_elem_match=True)
 
     def on_documents(value: Any) -> bool:
-        if type(value) is not list:
+        if type(value) not in ARRAY_TYPES:
             return False
         for item in value:
             # Only objects (or arrays, through numeric paths) can match a field selector.
-            if type(item) is not dict and type(item) is not list:
+            if type(item) is not dict and type(item) not in ARRAY_TYPES:
                 return False
             if doc_matcher(item):
                 return True

@@ -10,6 +10,9 @@ matchers decide whether to also try its elements.
 Each branch is a pair ``(value, dont_iterate)``: ``dont_iterate`` is true when the value is an
 array reached through an explicit numeric index, so ``{"a.0": 5}`` does not match
 ``{"a": [[5]]}``.
+
+Stored arrays are tuples (frozen lists, see ``values.freeze_value``); every array test here
+accepts both, so lookups work on stored documents and on plain ones alike.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
-from ddp.collection.values import MISSING
+from ddp.collection.values import ARRAY_TYPES, MISSING
 
 __all__ = ["Branch", "Lookup", "expand_branches", "make_lookup"]
 
@@ -51,25 +54,27 @@ def _compile(parts: list[str], for_sort: bool) -> Lookup:
     branch_into_arrays = not (for_sort and len(parts) > 1 and _is_numeric(parts[1]))
 
     def lookup(doc: Any) -> list[Branch]:
-        if type(doc) is list:
+        doc_type = type(doc)
+        if doc_type is tuple or doc_type is list:
             # An invalid index into an array gives no branch at all (so it does not even
             # match null), unlike a missing field of an object.
             if not numeric or index >= len(doc):
                 return []
             value = doc[index]
             explicit = True
-        elif type(doc) is dict:
+        elif doc_type is dict:
             value = doc.get(first, MISSING)
             explicit = False
         else:
             return [(MISSING, False)]
         if rest is None:
-            return [(value, explicit and type(value) is list)]
+            return [(value, explicit and type(value) in ARRAY_TYPES)]
         value_type = type(value)
-        if value_type is not dict and value_type is not list:
+        is_array = value_type is tuple or value_type is list
+        if value_type is not dict and not is_array:
             return [] if explicit else [(MISSING, False)]
         result = rest(value)
-        if value_type is list and branch_into_arrays:
+        if is_array and branch_into_arrays:
             for element in value:
                 if type(element) is dict:
                     result.extend(rest(element))
@@ -91,7 +96,7 @@ def expand_branches(branches: list[Branch], skip_arrays: bool = False) -> list[A
     """
     out: list[Any] = []
     for value, dont_iterate in branches:
-        if type(value) is list and not dont_iterate:
+        if type(value) in ARRAY_TYPES and not dont_iterate:
             if not skip_arrays:
                 out.append(value)
             out.extend(value)

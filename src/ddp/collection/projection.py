@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
+from ddp.collection.values import ARRAY_TYPES
 from ddp.exceptions import InvalidSelectorError
 
 __all__ = ["Projection", "compile_projection"]
 
 Projection: TypeAlias = Callable[[dict[str, Any]], dict[str, Any]]
 _Tree: TypeAlias = dict[str, Any]  # path part -> True (a leaf rule) or a sub-tree
+_CONTAINERS = frozenset({dict, *ARRAY_TYPES})  # stored arrays are tuples (frozen lists)
 
 
 def _check(fields: Any) -> None:
@@ -54,7 +56,7 @@ def _build_tree(paths: list[str]) -> _Tree:
 
 
 def _include(value: Any, tree: _Tree) -> Any:
-    if type(value) is list:
+    if type(value) in ARRAY_TYPES:
         return [_include(item, tree) for item in value]
     out: dict[str, Any] = {}
     if type(value) is not dict:
@@ -65,13 +67,13 @@ def _include(value: Any, tree: _Tree) -> Any:
         sub = value[key]
         if rule is True:
             out[key] = sub
-        elif type(sub) is dict or type(sub) is list:
+        elif type(sub) is dict or type(sub) in ARRAY_TYPES:
             out[key] = _include(sub, rule)
     return out
 
 
 def _exclude(value: Any, tree: _Tree) -> Any:
-    if type(value) is list:
+    if type(value) in ARRAY_TYPES:
         return [_exclude(item, tree) for item in value]
     if type(value) is not dict:
         return value
@@ -81,7 +83,7 @@ def _exclude(value: Any, tree: _Tree) -> Any:
         if rule is None:
             out[key] = sub
         elif rule is not True:
-            out[key] = _exclude(sub, rule) if type(sub) in (dict, list) else sub
+            out[key] = _exclude(sub, rule) if type(sub) in _CONTAINERS else sub
     return out
 
 

@@ -15,7 +15,7 @@ from functools import total_ordering
 from typing import Any, TypeAlias
 
 from ddp.collection.paths import Lookup, expand_branches, make_lookup
-from ddp.collection.values import MISSING, sort_key
+from ddp.collection.values import ARRAY_TYPES, MISSING, sort_key
 from ddp.exceptions import InvalidSelectorError
 
 __all__ = ["SortKey", "compile_sort", "parse_sort"]
@@ -108,7 +108,7 @@ def _field_key(path: str, ascending: bool) -> Callable[[Any], Any]:
         def top_level(doc: Any) -> Any:
             # The common case: a top-level scalar; no branch lists are built.
             value = doc.get(path, MISSING)
-            return general(doc) if type(value) is list else sort_key(value)
+            return general(doc) if type(value) in ARRAY_TYPES else sort_key(value)
 
         return top_level
     return _field_key_general(lookup, ascending)

@@ -22,10 +22,12 @@ from ddp import ejson
 from ddp.exceptions import InvalidSelectorError
 
 __all__ = [
+    "ARRAY_TYPES",
     "MISSING",
     "NUMBER_TYPES",
     "TYPE_ALIASES",
     "clone_value",
+    "freeze_value",
     "mongo_equal",
     "sort_key",
     "type_code",
@@ -42,6 +44,9 @@ class _Missing:
 
 
 MISSING: Final[Any] = _Missing()
+
+# What counts as an array: stored arrays are tuples (see freeze_value), user values lists.
+ARRAY_TYPES: Final = frozenset({tuple, list})
 
 # bool is a subclass of int in Python but never a number in Mongo; test with ``type(v) in``.
 NUMBER_TYPES: Final = frozenset({int, float, decimal.Decimal})
@@ -253,8 +258,45 @@ def clone_value(value: Any) -> Any:
     cls = type(value)
     if cls is dict:
         return {k: v if type(v) in _IMMUTABLE else clone_value(v) for k, v in value.items()}
-    if cls is list:
+    if cls is tuple or cls is list:
+        # A stored tuple is a frozen array (see freeze_value): users get a list back.
         return [v if type(v) in _IMMUTABLE else clone_value(v) for v in value]
     if cls in _IMMUTABLE or value is MISSING:
         return value
     return ejson.clone(value)
+
+
+def freeze_value(value: Any) -> Any:
+    """Return ``value`` with every list inside it (at any depth) turned into a tuple.
+
+    The store keeps arrays frozen so that CPython's cyclic garbage collector can stop
+    tracking documents: a dict or tuple holding only atomic values is untracked after its
+    first collection, while a dict holding a list never is, and 100k tracked documents make
+    every full collection walk them all. Dicts stay dicts; one is copied only when something
+    inside it changes, so values without lists come back as they are (the same object).
+    Every read path treats a tuple as an array, and :func:`clone_value` turns it back into
+    a list, so user code never sees one (EJSON decoding never makes tuples).
+
+    Args:
+        value: A decoded field value, owned by the store.
+
+    Returns:
+        The frozen value.
+    """
+    cls = type(value)
+    if cls is list:
+        return tuple([freeze_value(v) if type(v) in _CONTAINERS else v for v in value])
+    if cls is dict:
+        copy: dict[str, Any] | None = None
+        for k, v in value.items():
+            if type(v) in _CONTAINERS:
+                frozen = freeze_value(v)
+                if frozen is not v:
+                    if copy is None:
+                        copy = dict(value)
+                    copy[k] = frozen
+        return value if copy is None else copy
+    return value
+
+
+_CONTAINERS: Final = frozenset({list, dict})
