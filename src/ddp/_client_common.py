@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 
 from ddp.auth import LoginResult, TokenStore, password_login_params, resume_login_params
 from ddp.backoff import Backoff
-from ddp.collection import CollectionChange, CollectionRegistry
+from ddp.collection import Collection, CollectionChange, CollectionRegistry, CollectionStats
+from ddp.events import Connected, Status, StatusChanged
 from ddp.exceptions import (
     ConnectionFailedError,
     DDPError,
@@ -35,12 +36,13 @@ from ddp.exceptions import (
     RemoteError,
 )
 from ddp.framing import sockjs_websocket_url, websocket_url
-from ddp.protocol import DEFAULT_VERSIONS
+from ddp.protocol import DEFAULT_VERSIONS, ClientProtocol
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
     "SUPPORTED_VERSIONS",
     "TOKEN_EXPIRY_MARGIN",
+    "ClientBase",
     "ClientOptions",
     "HeadersLike",
     "ListenerRegistry",
@@ -551,3 +553,82 @@ def as_login_error(error: BaseException) -> BaseException:
         converted.__cause__ = error
         return converted
     return error
+
+
+class ClientBase:
+    """What ``AsyncClient`` and ``Client`` share that involves no waiting and no I/O.
+
+    State read from the core, the listener registrations, and the local cache. Each driver
+    sets the attributes below in its ``__init__``; everything that waits or writes stays in
+    the driver.
+    """
+
+    _proto: ClientProtocol
+    _options: ClientOptions
+    _registry: CollectionRegistry | None
+    _user_id: str | None
+    _on_status: ListenerRegistry[[StatusChanged]]
+    _on_connected: ListenerRegistry[[Connected]]
+    _on_reconnect: ListenerRegistry[[Connected]]
+
+    @property
+    def url(self) -> str:
+        """The websocket URL the client dials (the SockJS prefix with ``sockjs=True``),
+        resolved as Meteor does from the URL given (``http://host`` -> ``ws://host/websocket``)."""
+        return self._options.url.base
+
+    @property
+    def status(self) -> Status:
+        """The connection status (:class:`ddp.Status`)."""
+        return self._proto.status
+
+    @property
+    def session(self) -> str | None:
+        """The DDP session id of the current (or last) connection."""
+        return self._proto.session
+
+    @property
+    def version(self) -> str | None:
+        """The negotiated DDP version."""
+        return self._proto.version
+
+    @property
+    def user_id(self) -> str | None:
+        """The logged-in user's id, or ``None``."""
+        return self._user_id
+
+    def collection(self, name: str) -> Collection:
+        """Return the local cache of collection ``name`` (created empty if unknown).
+
+        Raises:
+            ddp.InvalidStateError: The client was made with ``collections=False``.
+        """
+        if self._registry is None:
+            raise InvalidStateError("this client keeps no collections (collections=False)")
+        return self._registry.get(name)
+
+    def collection_stats(self) -> list[CollectionStats]:
+        """Return the number of cached documents of each collection."""
+        return [] if self._registry is None else list(self._registry.stats())
+
+    def on_status(self, callback: Callable[[StatusChanged], Any]) -> Callable[[], None]:
+        """Call ``callback(StatusChanged)`` on every status change, in order.
+
+        Returns a function that removes the listener.
+        """
+        return self._on_status.add(callback)
+
+    def on_connected(self, callback: Callable[[Connected], Any]) -> Callable[[], None]:
+        """Call ``callback(Connected)`` every time ``connected`` arrives.
+
+        Returns a function that removes the listener.
+        """
+        return self._on_connected.add(callback)
+
+    def on_reconnect(self, callback: Callable[[Connected], Any]) -> Callable[[], None]:
+        """Call ``callback(Connected)`` when a reconnect starts a *new* session (not on a
+        resumed one, whose state stands: Meteor's ``onReconnect``).
+
+        Returns a function that removes the listener.
+        """
+        return self._on_reconnect.add(callback)

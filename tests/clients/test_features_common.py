@@ -27,3 +27,13 @@ def test_permanent_failure_keeps_the_type_and_names_the_server() -> None:
     assert str(error) == "cannot connect to ws://h/websocket: server requested version 9"
     fallback = permanent_failure(None, "ws://h/websocket")
     assert type(fallback) is ddp.ConnectionFailedError
+
+
+def test_both_clients_report_the_resolved_url() -> None:
+    """The twin clients share one implementation of their non-I/O state (ddp._client_common)."""
+    for client_type in (ddp.Client, ddp.AsyncClient):
+        client = client_type("http://localhost:3000")
+        assert client.url == "ws://localhost:3000/websocket"
+        assert client.status is ddp.Status.DISCONNECTED
+        assert client.session is None and client.user_id is None
+        assert client.collection_stats() == []

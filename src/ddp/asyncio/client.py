@@ -47,6 +47,7 @@ from websockets.protocol import State
 
 from ddp._client_common import (
     DEFAULT_MAX_SIZE,
+    ClientBase,
     HeadersLike,
     ListenerRegistry,
     add_change_listener,
@@ -62,7 +63,7 @@ from ddp.asyncio._writes import write_texts
 from ddp.asyncio.calls import MethodCall, Subscription, wait_for
 from ddp.auth import LoginResult, MemoryTokenStore, TokenStore
 from ddp.backoff import Backoff
-from ddp.collection import Collection, CollectionChange, CollectionRegistry, CollectionStats
+from ddp.collection import CollectionChange, CollectionRegistry
 from ddp.events import (
     Connected,
     ConnectionLost,
@@ -160,7 +161,7 @@ class EventStream:
         return self._items.popleft()
 
 
-class AsyncClient:
+class AsyncClient(ClientBase):
     """A DDP client on asyncio.
 
     Use it as ``async with AsyncClient(url) as client:``, or call :meth:`connect` and
@@ -277,31 +278,6 @@ class AsyncClient:
         )
 
     # -- properties -----------------------------------------------------------------------
-    @property
-    def status(self) -> Status:
-        """The connection status (:class:`ddp.Status`)."""
-        return self._proto.status
-
-    @property
-    def session(self) -> str | None:
-        """The DDP session id of the current (or last) connection."""
-        return self._proto.session
-
-    @property
-    def version(self) -> str | None:
-        """The negotiated DDP version."""
-        return self._proto.version
-
-    @property
-    def user_id(self) -> str | None:
-        """The logged-in user's id, or ``None``."""
-        return self._user_id
-
-    @property
-    def url(self) -> str:
-        """The server URL as given."""
-        return self._options.url.key
-
     # -- lifecycle ------------------------------------------------------------------------
     async def __aenter__(self) -> AsyncClient:
         await self.connect()
@@ -544,20 +520,6 @@ class AsyncClient:
             self._process()
 
     # -- collections ----------------------------------------------------------------------
-    def collection(self, name: str) -> Collection:
-        """Return the local cache of collection ``name`` (created empty if unknown).
-
-        Raises:
-            ddp.InvalidStateError: The client was made with ``collections=False``.
-        """
-        if self._registry is None:
-            raise InvalidStateError("this client keeps no collections (collections=False)")
-        return self._registry.get(name)
-
-    def collection_stats(self) -> list[CollectionStats]:
-        """Return the document count of every cached collection."""
-        return [] if self._registry is None else self._registry.stats()
-
     # -- misc -----------------------------------------------------------------------------
     async def ping(self, timeout: float | None = None) -> float:  # noqa: ASYNC109
         """Send a ``ping`` and return the round-trip time in seconds.
@@ -668,22 +630,6 @@ class AsyncClient:
         self._proto.set_resume_token(None if stored is None else stored.token)
 
     # -- listeners ------------------------------------------------------------------------
-    def on_status(self, callback: Callable[[StatusChanged], Any]) -> Callable[[], None]:
-        """Call ``callback(StatusChanged)`` on every status change, in order.
-
-        Returns a function that removes the listener.
-        """
-        return self._on_status.add(callback)
-
-    def on_connected(self, callback: Callable[[Connected], Any]) -> Callable[[], None]:
-        """Call ``callback(Connected)`` every time ``connected`` arrives."""
-        return self._on_connected.add(callback)
-
-    def on_reconnect(self, callback: Callable[[Connected], Any]) -> Callable[[], None]:
-        """Call ``callback(Connected)`` when a reconnect starts a *new* session (not on a
-        resumed one, whose state stands)."""
-        return self._on_reconnect.add(callback)
-
     def on_collection_change(
         self, callback: Callable[[Sequence[CollectionChange]], Any]
     ) -> Callable[[], None]:

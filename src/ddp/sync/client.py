@@ -46,6 +46,7 @@ from typing import Any
 
 from ddp._client_common import (
     DEFAULT_MAX_SIZE,
+    ClientBase,
     ClientOptions,
     HeadersLike,
     ListenerRegistry,
@@ -58,7 +59,7 @@ from ddp._client_common import (
     validate_options,
 )
 from ddp.auth import LoginResult, MemoryTokenStore, TokenStore
-from ddp.collection import Collection, CollectionChange, CollectionRegistry, CollectionStats
+from ddp.collection import CollectionChange, CollectionRegistry
 from ddp.events import (
     Connected,
     ConnectionLost,
@@ -104,7 +105,7 @@ _ids = itertools.count(1)
 _NEW, _RUNNING, _CLOSED = "new", "running", "closed"
 
 
-class Client:
+class Client(ClientBase):
     """A blocking DDP client: methods, subscriptions, a local cache, reconnects.
 
     Use it as a context manager, which connects and closes::
@@ -315,31 +316,6 @@ class Client:
         self.close()
 
     # -- state --------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """The websocket URL (or SockJS prefix) the client dials."""
-        return self._options.url.base
-
-    @property
-    def status(self) -> Status:
-        """The connection status."""
-        return self._proto.status
-
-    @property
-    def session(self) -> str | None:
-        """The current (or last) DDP session id."""
-        return self._proto.session
-
-    @property
-    def version(self) -> str | None:
-        """The negotiated DDP version."""
-        return self._proto.version
-
-    @property
-    def user_id(self) -> str | None:
-        """The logged-in user's id, or ``None``."""
-        return self._user_id
-
     # -- methods ------------------------------------------------------------------------
     def call(
         self,
@@ -455,20 +431,6 @@ class Client:
             sub._set_stopped(None)
 
     # -- collections --------------------------------------------------------------------
-    def collection(self, name: str) -> Collection:
-        """Return the local cache of collection ``name`` (created empty if unknown).
-
-        Raises:
-            ddp.InvalidStateError: The client was made with ``collections=False``.
-        """
-        if self._registry is None:
-            raise InvalidStateError("this client keeps no collections (collections=False)")
-        return self._registry.get(name)
-
-    def collection_stats(self) -> list[CollectionStats]:
-        """Return the number of cached documents of each collection."""
-        return [] if self._registry is None else list(self._registry.stats())
-
     # -- misc ---------------------------------------------------------------------------
     def ping(self, timeout: float | None = None) -> float:
         """Send a DDP ``ping`` and return the round-trip time in seconds.
@@ -603,22 +565,6 @@ class Client:
         return None
 
     # -- listeners ----------------------------------------------------------------------
-    def on_status(self, callback: Callable[[StatusChanged], Any]) -> Callable[[], None]:
-        """Call ``callback(StatusChanged)`` on every status change, in order.
-
-        Returns a function that removes the listener.
-        """
-        return self._on_status.add(callback)
-
-    def on_connected(self, callback: Callable[[Connected], Any]) -> Callable[[], None]:
-        """Call ``callback(Connected)`` every time ``connected`` arrives."""
-        return self._on_connected.add(callback)
-
-    def on_reconnect(self, callback: Callable[[Connected], Any]) -> Callable[[], None]:
-        """Call ``callback(Connected)`` when a reconnect starts a *new* session (not on a
-        resumed one, whose state stands: Meteor's ``onReconnect``)."""
-        return self._on_reconnect.add(callback)
-
     def on_collection_change(
         self, callback: Callable[[Sequence[CollectionChange]], Any]
     ) -> Callable[[], None]:
