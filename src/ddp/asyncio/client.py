@@ -898,6 +898,8 @@ class AsyncClient(ClientBase):
     def _flush(self) -> None:
         self._flush_scheduled = False
         self._proto.flush_data()
+        if self._write_armed:
+            self._write_tick()  # this callback also ends the iteration's write batch
         self._process()
 
     async def _writer(self, ws: ClientConnection) -> None:
@@ -916,8 +918,9 @@ class AsyncClient(ClientBase):
         """Write the core's output now, or with the next loop iteration's batch.
 
         The first write of a loop iteration goes out at once (no added latency for a lone
-        call); output queued after it in the same iteration waits for ``_write_tick`` at the
-        start of the next one, so that a burst of calls costs one socket write, not one each.
+        call); output queued after it in the same iteration waits for ``_write_tick`` (or the
+        pending ``_flush``) at the end of it, so that a burst of calls costs one socket write,
+        not one each.
         Whatever cannot take the fast path goes to the writer task (``ws.send``, with
         websockets' flow control).
         """
@@ -936,9 +939,12 @@ class AsyncClient(ClientBase):
             return
         self._count_writes(frames)
         self._write_armed = True
-        loop = self._loop
-        assert loop is not None
-        loop.call_soon(self._write_tick)
+        if not self._flush_scheduled:
+            # A pending flush callback ends the batch as well (see _flush): a sequential
+            # caller, woken by a result, then pays no loop turn of a tick of its own.
+            loop = self._loop
+            assert loop is not None
+            loop.call_soon(self._write_tick)
 
     def _write_tick(self) -> None:
         self._write_armed = False
