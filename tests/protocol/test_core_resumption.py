@@ -24,6 +24,15 @@ def private_messages(h):
     return ping, barrier
 
 
+def resume(h):
+    """Drop the transport, reconnect, have the server resume session S1; return what the
+    resume sends privately (see :func:`private_messages`)."""
+    h.lose()
+    h.open()
+    h.feed(msg="connected", session="S1")
+    return private_messages(h)
+
+
 def test_received_count_counts_exactly_what_the_server_counts(connected):
     h = connected
     sid = h.proto.subscribe("s")
@@ -110,10 +119,7 @@ def test_methods_are_resent_only_after_the_replay(connected):
 
 def test_calls_made_before_the_barrier_wait_for_it(connected):
     h = connected
-    h.lose()
-    h.open()
-    h.feed(msg="connected", session="S1")
-    ping, barrier = private_messages(h)
+    ping, barrier = resume(h)
     mid = h.proto.call("eager")
     h.feed(msg="pong", id=ping["id"])
     assert h.sent() == []
@@ -127,10 +133,7 @@ def test_a_call_the_server_is_still_running_is_not_sent_again(connected):
     h = connected
     slow = h.proto.call("slow")
     h.sent()
-    h.lose()
-    h.open()
-    h.feed(msg="connected", session="S1")
-    ping, barrier = private_messages(h)
+    ping, barrier = resume(h)
     h.feed(msg="pong", id=ping["id"])  # answered at once, while `slow` still runs
     h.advance(30.0)  # the call takes long; the connection stays up (heartbeats go on)
     h.feed(msg="result", id=slow, result="done")
@@ -144,10 +147,7 @@ def test_a_barrier_that_is_never_answered_releases_the_calls_after_its_timeout(c
     h = connected
     mid = h.proto.call("m")
     h.sent()
-    h.lose()
-    h.open()
-    h.feed(msg="connected", session="S1")
-    ping, _barrier = private_messages(h)
+    ping, _barrier = resume(h)
     h.feed(msg="pong", id=ping["id"])
     assert h.proto.next_deadline() is not None
     h.advance(60.0)
@@ -158,10 +158,7 @@ def test_a_server_that_publishes_the_barrier_gets_it_stopped(connected):
     h = connected
     mid = h.proto.call("m")
     h.sent()
-    h.lose()
-    h.open()
-    h.feed(msg="connected", session="S1")
-    _ping, barrier = private_messages(h)
+    _ping, barrier = resume(h)
     h.feed(msg="ready", subs=[barrier["id"]])
     sent = h.sent()
     assert sent[0] == {"msg": "unsub", "id": barrier["id"]}
@@ -175,10 +172,7 @@ def test_result_without_updated_waits_for_the_replayed_updated(connected):
     h.sent()
     h.feed(msg="result", id=mid, result="r")
     h.events()
-    h.lose()
-    h.open()
-    h.feed(msg="connected", session="S1")
-    ping, barrier = private_messages(h)
+    ping, barrier = resume(h)
     h.feed(msg="pong", id=ping["id"])
     h.feed(msg="nosub", id=barrier["id"])
     assert h.sent() == []  # it had its result: never re-sent
@@ -265,10 +259,7 @@ def test_a_failed_no_retry_wait_call_releases_held_data_on_resume(connected):
     h = connected
     h.proto.call("login", wait=True, no_retry=True)
     h.sent()
-    h.lose()
-    h.open()
-    h.feed(msg="connected", session="S1")
-    ping, barrier = private_messages(h)
+    ping, barrier = resume(h)
     h.feed(msg="pong", id=ping["id"])
     h.feed(msg="added", collection="c", id="a")  # replayed, held: the wait call is open
     h.proto.flush_data()
