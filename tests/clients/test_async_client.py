@@ -77,7 +77,7 @@ async def test_call_timeout_forgets_the_call(server: Server, client: AsyncClient
         await client.call("park", "t", timeout=0.05)
     server.app.release.set()  # its late result must be ignored quietly
     assert await client.call("echo", 1) == 1
-    assert client._calls == {}
+    assert [call.method for call in client._calls.values()] in ([], ["echo"])  # park's gone
 
 
 async def test_cancel_a_call(server: Server, client: AsyncClient) -> None:
@@ -296,7 +296,7 @@ async def test_events_stream_drops_oldest_when_full(
     stream = client.events(max_queue=2)
     with caplog.at_level(logging.WARNING, logger="ddp.client"):
         for i in range(3):
-            await client.call("echo", i)  # two events each
+            await client.go("echo", i).data_visible(timeout=TIMEOUT)  # two events each
     assert stream.dropped == 4
     assert "dropped" in caplog.text
 

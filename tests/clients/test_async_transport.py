@@ -117,6 +117,49 @@ async def test_direct_connection_delivers_kept_messages_at_once(
     await ws.close()
 
 
+def _text_frame(text: str) -> bytes:
+    """One unmasked, unfragmented websocket text frame, as a server writes it."""
+    payload = text.encode()
+    assert len(payload) < 126
+    return bytes((0x81, len(payload))) + payload
+
+
+@pytest.mark.skipif(not FAST_PATH_SUPPORTED, reason="this websockets lacks what it needs")
+async def test_a_woken_task_runs_before_the_rest_of_the_read(
+    ws_server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    async def handler(ws: ServerConnection) -> None:
+        assert await ws.recv() == "go"
+        # Three messages in one write, so that the client reads them in one go.
+        ws.transport.write(b"".join(_text_frame(t) for t in ("result", "after", "later")))
+        await ws.wait_closed()
+
+    ws = await connect(await ws_server(handler), create_connection=DirectConnection)
+    loop = asyncio.get_running_loop()
+    woken: asyncio.Future[None] = loop.create_future()
+    got: list[str] = []
+    all_in = asyncio.Event()
+
+    def deliver(text: str) -> bool:
+        got.append(text)
+        if len(got) == 3:
+            all_in.set()
+        if text == "result":
+            woken.set_result(None)
+            return True  # let the waiter run before "after" and "later"
+        return False
+
+    reader = asyncio.create_task(receive_texts(ws, deliver))
+    await ws.send("go")
+    async with asyncio.timeout(5):  # (wait_for would add loop turns of its own)
+        await woken
+    assert got == ["result"]  # the rest of the read waits for the woken task
+    await asyncio.wait_for(all_in.wait(), 5)
+    assert got == ["result", "after", "later"]  # then comes, in order
+    await ws.close()
+    await asyncio.wait_for(reader, 5)
+
+
 async def test_invalid_utf8_fails_the_connection_with_1007(
     ws_server: Callable[[Handler], Awaitable[str]],
     dial: Callable[[str], Awaitable[ClientConnection]],

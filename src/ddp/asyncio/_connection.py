@@ -9,6 +9,12 @@ this) instead calls a function with each complete text message, in order, from t
 connection's ``data_received``: the bytes just read are parsed and acted on in one go, and
 reading stops while they are (the natural flow control of a synchronous consumer).
 
+One exception to "in one go": when the callback says a message woke a waiting task (a method
+result), the rest of that read is delivered from a callback scheduled right away, so the task
+runs first. A sequential caller then gets its result without waiting for the frames behind it
+(the ``updated`` that follows every result) to be processed, as a task reading with ``recv``
+would. The order of messages never changes: whatever arrives meanwhile queues behind them.
+
 Everything else stays websockets': the opening and closing handshakes, ping/pong and close
 frames, TLS, proxies, permessage-deflate and size limits. Fragmented messages, the UTF-8
 check (invalid UTF-8 fails the connection with close code 1007) and binary messages (dropped,
@@ -23,8 +29,9 @@ driver uses for both.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -33,9 +40,19 @@ from websockets.protocol import Event, Protocol
 
 from ddp._wsmessages import DATA_OPCODES, TextMessages
 
-__all__ = ["FAST_PATH_SUPPORTED", "DirectConnection", "connection_options", "receive_texts"]
+__all__ = [
+    "FAST_PATH_SUPPORTED",
+    "Deliver",
+    "DirectConnection",
+    "connection_options",
+    "receive_texts",
+]
 
 _SetExc = Callable[[ClientConnection, BaseException | None], None]
+
+Deliver: TypeAlias = Callable[[str], bool | None]
+"""Takes one text message; returns True when it woke a task that should run before the rest
+of the bytes already read are delivered (see the module docstring)."""
 
 # Records the exception a ConnectionClosed is chained to: ``set_connection_exc`` since
 # websockets 17.4, ``set_recv_exc`` before (same job, renamed).
@@ -64,16 +81,19 @@ class DirectConnection(ClientConnection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Create the connection (websockets' ``connect`` does; see ``ClientConnection``)."""
         super().__init__(*args, **kwargs)
-        self._deliver: Callable[[str], None] | None = None
+        self._deliver: Deliver | None = None
         self._early: list[str] = []
+        # Messages read but held back so that a woken task runs first; None when none are.
+        self._deferred: list[str] | None = None
         self._messages = TextMessages()
         self._failed = False  # failed for invalid UTF-8: nothing more is trusted
 
-    def deliver_to(self, deliver: Callable[[str], None]) -> None:
+    def deliver_to(self, deliver: Deliver) -> None:
         """Pass every text message, from now on and those kept so far, to ``deliver``.
 
-        ``deliver`` runs inside the transport's ``data_received``; it must not raise (an
-        exception there is fatal to the connection) and should not block.
+        ``deliver`` runs inside the transport's ``data_received`` (or a callback of the
+        event loop for the rest of a read it asked to defer); it must not raise (an exception
+        there is fatal to the connection) and should not block.
         """
         self._deliver = deliver
         early, self._early = self._early, []
@@ -99,10 +119,31 @@ class DirectConnection(ClientConnection):
             return
         if text is None:
             return
+        deferred = self._deferred
+        if deferred is not None:
+            deferred.append(text)
+            return
         deliver = self._deliver
         if deliver is None:
             self._early.append(text)
-        else:
+        elif deliver(text):
+            # Let the woken task run before the rest of this read (see the module docstring).
+            self._deferred = []
+            asyncio.get_running_loop().call_soon(self.deliver_deferred)
+
+    def deliver_deferred(self) -> None:
+        """Deliver the messages held back after a woken task, in order (no more deferring).
+
+        Scheduled when they are held back, it runs before the next read is handled; the
+        reader also calls it once the connection has closed. Idempotent.
+        """
+        deferred = self._deferred
+        if deferred is None:
+            return
+        self._deferred = None
+        deliver = self._deliver
+        assert deliver is not None  # only deferred after a delivery
+        for text in deferred:
             deliver(text)
 
 
@@ -114,7 +155,7 @@ def connection_options() -> dict[str, Any]:
     return {"create_connection": DirectConnection} if FAST_PATH_SUPPORTED else {}
 
 
-async def receive_texts(ws: ClientConnection, deliver: Callable[[str], None]) -> None:
+async def receive_texts(ws: ClientConnection, deliver: Deliver) -> None:
     """Pass each text message of ``ws`` to ``deliver``, in order, until the connection closes.
 
     A :class:`DirectConnection` calls ``deliver`` from its ``data_received``; a stock
@@ -122,16 +163,19 @@ async def receive_texts(ws: ClientConnection, deliver: Callable[[str], None]) ->
     UTF-8 failing the connection with 1007, as websockets does). Either way this returns once
     the connection is closed and every message received before has been delivered.
 
-    ``deliver`` must not raise and should not block.
+    ``deliver`` must not raise and should not block; its return value only matters to a
+    :class:`DirectConnection` (see :data:`Deliver`).
     """
     if isinstance(ws, DirectConnection):
         ws.deliver_to(deliver)
-    else:
-        try:
-            while True:
-                message = await ws.recv()
-                if isinstance(message, str):
-                    deliver(message)
-        except ConnectionClosed:
-            pass
+        await ws.wait_closed()
+        ws.deliver_deferred()  # in case the close came before the scheduled delivery
+        return
+    try:
+        while True:
+            message = await ws.recv()
+            if isinstance(message, str):
+                deliver(message)
+    except ConnectionClosed:
+        pass
     await ws.wait_closed()

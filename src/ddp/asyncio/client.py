@@ -407,19 +407,26 @@ class AsyncClient(ClientBase):
         Raises:
             ddp.ClientClosedError: The client is closed.
         """
-        return self._go(method, args, wait, no_retry, wake_writer=True)
+        return self._go(method, args, wait, no_retry, write_now=False)
 
     def _go(
-        self, method: str, args: tuple[Any, ...], wait: bool, no_retry: bool, wake_writer: bool
+        self, method: str, args: tuple[Any, ...], wait: bool, no_retry: bool, write_now: bool
     ) -> MethodCall:
+        """Start a call; ``write_now``: write the frame from here (see :meth:`_write_soon`),
+        else hand it to the writer task."""
         if not isinstance(method, str) or not method:
             raise TypeError("a method name must be a non-empty string")
         self._check_open()
         loop = self._bind_loop()
         method_id = self._proto.call(method, args, wait=wait, no_retry=no_retry)
-        call = MethodCall(self, method_id, method, args, loop, loop.time())
+        sent_at = loop.time()
+        if write_now:
+            # Out first, bookkeeping after: the handle is needed only once the loop can run
+            # again to read the answer, and building it now overlaps the server's work.
+            self._write_soon()
+        call = MethodCall(self, method_id, method, args, loop, sent_at)
         self._calls[method_id] = call
-        self._process(wake_writer)
+        self._process(wake_writer=not write_now)
         return call
 
     async def call(
@@ -449,8 +456,7 @@ class AsyncClient(ClientBase):
         # through the writer task; calls made in the same loop iteration share one socket
         # write) and the private result future is awaited directly (no shield, which would
         # cost another loop iteration).
-        handle = self._go(method, args, wait, no_retry, wake_writer=False)
-        self._write_soon()
+        handle = self._go(method, args, wait, no_retry, write_now=True)
         result = handle._result
         scope: asyncio.Timeout | None = None
         try:
@@ -839,10 +845,12 @@ class AsyncClient(ClientBase):
         crashed: list[BaseException] = []
         ended = False  # a SockJS close (or bad) frame: read nothing more
 
-        def on_frame(frame: str) -> None:
+        def on_frame(frame: str) -> bool:
+            # True when the frame made events (a result...): the connection then lets the
+            # tasks they woke run before it delivers the rest of the bytes already read.
             nonlocal ended
             if ended:
-                return
+                return False
             try:
                 rec.read_bytes += len(frame) if frame.isascii() else text_size(frame)
                 rec.read_frames += 1
@@ -853,7 +861,7 @@ class AsyncClient(ClientBase):
                     if closed is not None:
                         ended = True
                         self._abort(closed)
-                        return
+                        return False
                 else:
                     receive_text(frame, now())
                 # Data messages (the bulk) make no events and no output: only look further
@@ -865,10 +873,12 @@ class AsyncClient(ClientBase):
                 if not self._flush_scheduled:
                     self._flush_scheduled = True
                     loop.call_soon(flush)
+                return bool(events)
             except Exception as exc:
                 ended = True
                 crashed.append(exc)
                 ws.transport.abort()
+                return False
 
         await receive_texts(ws, on_frame)
         if crashed:
