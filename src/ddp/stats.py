@@ -300,7 +300,7 @@ class StatsRecorder:
         if len(reservoir) < self._reservoir_size:
             reservoir.append(seconds)
         else:
-            slot = self._rng.randrange(self._rtt_count)
+            slot = int(self._rng.random() * self._rtt_count)  # randrange's cost, a tenth
             if slot < self._reservoir_size:
                 reservoir[slot] = seconds
 

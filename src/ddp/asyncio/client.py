@@ -1073,6 +1073,10 @@ class AsyncClient(ClientBase):
     def _handle_events(self, events: Sequence[Event], wake_writer: bool = True) -> None:
         for event in events:
             self._handle(event)
+        if self._streams:
+            for stream in self._streams:
+                for event in events:
+                    stream._put(event)
         self._arm_timer()
         if wake_writer:
             self._wake_writer()
@@ -1167,9 +1171,6 @@ class AsyncClient(ClientBase):
         elif kind is ProtocolViolation:
             assert isinstance(event, ProtocolViolation)
             logger.warning("%s: ignored a bad frame (%s): %s", self.url, event.reason, event.frame)
-        if self._streams:
-            for stream in self._streams:
-                stream._put(event)
 
     def _notify(self, registry: ListenerRegistry[[Any]], event: Event) -> None:
         if registry:
