@@ -1,7 +1,8 @@
 """Client benchmarks: each figure against a bare-websockets baseline measured in the same run.
 
-Run: ``python benchmarks/bench_client.py`` (``--quick`` for a smoke run, ``--profile`` for a
-cProfile of the AsyncClient ingest). See ``benchmarks/README.md`` for what each figure means.
+Run: ``python benchmarks/bench_client.py`` (``--quick`` for a smoke run, ``--only rtt`` for
+one figure, ``--profile`` for a cProfile of the AsyncClient ingest). See
+``benchmarks/README.md`` for what each figure means.
 
 A tiny DDP server runs in a separate process and answers from pre-built frames, so it is never
 the bottleneck: ``connect`` -> ``connected``; ``sub`` -> N ``added`` frames then ``ready``;
@@ -297,12 +298,23 @@ def report(name: str, value: str, ratio: float, target: str, ok: bool) -> None:
     )
 
 
+FIGURES = ("ingest", "calls", "rtt", "memory")
+"""The figures ``--only`` can pick."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one run each")
     parser.add_argument("--profile", action="store_true", help="cProfile the AsyncClient ingest")
     parser.add_argument("--skip-sync", action="store_true", help="skip the blocking Client")
+    parser.add_argument(
+        "--only",
+        choices=FIGURES,
+        action="append",
+        help="measure only this figure (repeatable; default: all)",
+    )
     args = parser.parse_args()
+    only = set(args.only or FIGURES)
     n_docs = 10_000 if args.quick else 100_000
     n_calls = 2_000 if args.quick else 10_000
     n_rtt = 300 if args.quick else 2_000
@@ -324,85 +336,106 @@ def main() -> None:
             pstats.Stats(prof).sort_stats("tottime").print_stats(25)
             return
 
-        limit, ours = best_pair(
-            runs,
-            lambda: asyncio.run(bare_ingest(url, n_docs)),
-            lambda: asyncio.run(async_client_ingest(url, n_docs)),
-        )
-        ratio = limit / ours
-        report(
-            "ingest AsyncClient (docs/s)",
-            f"{n_docs / ours:,.0f} vs {n_docs / limit:,.0f}",
-            ratio,
-            ">= 0.80",
-            ratio >= 0.8,
-        )
-        if not args.skip_sync:
-            try:
-                limit, sync = best_pair(
-                    runs,
-                    lambda: asyncio.run(bare_ingest(url, n_docs)),
-                    lambda: sync_client_ingest(url, n_docs),
-                )
-            except Exception as exc:  # the blocking client is a colleague's; report, go on
-                print(f"ingest Client: failed: {exc!r}")
-            else:
-                ratio = limit / sync
-                report(
-                    "ingest Client (docs/s)",
-                    f"{n_docs / sync:,.0f} vs {n_docs / limit:,.0f}",
-                    ratio,
-                    ">= 0.70",
-                    ratio >= 0.7,
-                )
-
-        limit, ours = best_pair(
-            runs,
-            lambda: asyncio.run(bare_calls(url, n_calls, 500)),
-            lambda: asyncio.run(async_client_calls(url, n_calls, 500)),
-        )
-        ratio = limit / ours
-        report(
-            f"{n_calls} calls, 500 in flight (calls/s)",
-            f"{n_calls / ours:,.0f} vs {n_calls / limit:,.0f}",
-            ratio,
-            ">= 0.80",
-            ratio >= 0.8,
-        )
-
-        # Alternated rounds, samples pooled: load drift hits both alike.
-        bare: list[float] = []
-        mine: list[float] = []
-        for _ in range(5):
-            bare += asyncio.run(bare_rtt(url, n_rtt // 5))
-            mine += asyncio.run(async_client_rtt(url, n_rtt // 5))
-        for q, target in ((0.5, 1.1), (0.99, 1.3)):
-            ratio = pct(mine, q) / pct(bare, q)
-            report(
-                f"sequential round trip p{round(q * 100)} (us)",
-                f"{pct(mine, q) * 1e6:,.0f} vs {pct(bare, q) * 1e6:,.0f}",
-                ratio,
-                f"<= {target}",
-                ratio <= target,
-            )
-        print(
-            f"  (median of all samples: {statistics.median(mine) * 1e6:,.0f} us vs "
-            f"{statistics.median(bare) * 1e6:,.0f} us)"
-        )
-
-        plain = dict_memory(n_docs)
-        cached = asyncio.run(async_client_memory(url, n_docs))
-        ratio = cached / plain
-        report(
-            "memory of the cached documents (MB)",
-            f"{cached / 1e6:,.1f} vs {plain / 1e6:,.1f}",
-            ratio,
-            "<= 0.75",
-            ratio <= 0.75,
-        )
+        if "ingest" in only:
+            measure_ingest(url, n_docs, runs, args.skip_sync)
+        if "calls" in only:
+            measure_calls(url, n_calls, runs)
+        if "rtt" in only:
+            measure_rtt(url, n_rtt)
+        if "memory" in only:
+            measure_memory(url, n_docs)
     finally:
         server.kill()
         server.join()
+
+
+def measure_ingest(url: str, n_docs: int, runs: int, skip_sync: bool) -> None:
+    """Report the subscription ingest of both clients against the bare client."""
+    limit, ours = best_pair(
+        runs,
+        lambda: asyncio.run(bare_ingest(url, n_docs)),
+        lambda: asyncio.run(async_client_ingest(url, n_docs)),
+    )
+    ratio = limit / ours
+    report(
+        "ingest AsyncClient (docs/s)",
+        f"{n_docs / ours:,.0f} vs {n_docs / limit:,.0f}",
+        ratio,
+        ">= 0.80",
+        ratio >= 0.8,
+    )
+    if not skip_sync:
+        try:
+            limit, sync = best_pair(
+                runs,
+                lambda: asyncio.run(bare_ingest(url, n_docs)),
+                lambda: sync_client_ingest(url, n_docs),
+            )
+        except Exception as exc:  # report and go on to the other figures
+            print(f"ingest Client: failed: {exc!r}")
+        else:
+            ratio = limit / sync
+            report(
+                "ingest Client (docs/s)",
+                f"{n_docs / sync:,.0f} vs {n_docs / limit:,.0f}",
+                ratio,
+                ">= 0.70",
+                ratio >= 0.7,
+            )
+
+
+def measure_calls(url: str, n_calls: int, runs: int) -> None:
+    """Report the throughput of calls with 500 in flight against the bare loop."""
+    limit, ours = best_pair(
+        runs,
+        lambda: asyncio.run(bare_calls(url, n_calls, 500)),
+        lambda: asyncio.run(async_client_calls(url, n_calls, 500)),
+    )
+    ratio = limit / ours
+    report(
+        f"{n_calls} calls, 500 in flight (calls/s)",
+        f"{n_calls / ours:,.0f} vs {n_calls / limit:,.0f}",
+        ratio,
+        ">= 0.80",
+        ratio >= 0.8,
+    )
+
+
+def measure_rtt(url: str, n_rtt: int) -> None:
+    """Report the sequential round trip's p50 and p99 against the bare loop's."""
+    # Alternated rounds, samples pooled: load drift hits both alike.
+    bare: list[float] = []
+    mine: list[float] = []
+    for _ in range(5):
+        bare += asyncio.run(bare_rtt(url, n_rtt // 5))
+        mine += asyncio.run(async_client_rtt(url, n_rtt // 5))
+    for q, target in ((0.5, 1.1), (0.99, 1.3)):
+        ratio = pct(mine, q) / pct(bare, q)
+        report(
+            f"sequential round trip p{round(q * 100)} (us)",
+            f"{pct(mine, q) * 1e6:,.0f} vs {pct(bare, q) * 1e6:,.0f}",
+            ratio,
+            f"<= {target}",
+            ratio <= target,
+        )
+    print(
+        f"  (median of all samples: {statistics.median(mine) * 1e6:,.0f} us vs "
+        f"{statistics.median(bare) * 1e6:,.0f} us)"
+    )
+
+
+def measure_memory(url: str, n_docs: int) -> None:
+    """Report the memory of the cached documents against a plain dict of dicts."""
+    plain = dict_memory(n_docs)
+    cached = asyncio.run(async_client_memory(url, n_docs))
+    ratio = cached / plain
+    report(
+        "memory of the cached documents (MB)",
+        f"{cached / 1e6:,.1f} vs {plain / 1e6:,.1f}",
+        ratio,
+        "<= 0.75",
+        ratio <= 0.75,
+    )
 
 
 if __name__ == "__main__":
