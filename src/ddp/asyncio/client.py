@@ -14,8 +14,11 @@ and owns:
   hands each message to the callback as soon as it is read, with no queue and no task
   switch; the callback does the least
   possible per frame: count it, ``proto.receive_text``, then look at the core's events
-  (rare) and wake the writer. A flush of the data buffered by the core, scheduled with
-  ``loop.call_soon``, runs once everything read so far is handled: natural batching.
+  (rare) and wake the writer. A frame whose events may wake a task (a method's result)
+  makes the connection deliver the rest of that read from a ``call_soon`` callback, so the
+  woken caller runs first, as it would reading with ``recv``. A flush of the data buffered
+  by the core, scheduled with ``loop.call_soon``, runs once everything read so far is
+  handled: natural batching.
   Output goes out in one socket write per loop iteration where possible (``_write_soon``,
   :func:`~ddp.asyncio._writes.write_texts`);
 * one **timer** (``loop.call_at``) for the core's deadlines (heartbeats, connect timeout).
