@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from async_support import TIMEOUT, next_event, synced
 from client_app import install
+from proxy_support import clear_proxy_environment, http_proxy
 from sync_support import FAST
 from tls_support import make_tls
 
@@ -256,6 +257,35 @@ async def test_wss_end_to_end_and_untrusted_certificates_are_refused() -> None:
         with pytest.raises(ddp.DDPTimeoutError):
             await client.connect()
         assert client.status is Status.DISCONNECTED
+
+
+# -- proxies -------------------------------------------------------------------------------------
+
+
+async def test_through_an_http_proxy_given_from_the_environment_or_none(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real CONNECT proxy on loopback: ``proxy=URL``, the environment's proxy (the
+    default, as in websockets), ``proxy=None`` (direct), and wss:// tunnelled through it."""
+    clear_proxy_environment(monkeypatch)
+    target = f"127.0.0.1:{server.port}"
+    tls = make_tls()
+    tls_server = Server(heartbeat_interval=0, ssl=tls.server)
+    install(tls_server)
+    with http_proxy() as proxy:
+        async with AsyncClient(server.url, proxy=proxy.url) as client:
+            assert await client.call("add", 2, 40) == 42
+        assert proxy.targets == [target]
+        monkeypatch.setenv("https_proxy", proxy.url)
+        async with AsyncClient(server.url) as client:
+            assert await client.call("add", 1, 1) == 2
+        assert proxy.targets == [target, target]
+        async with AsyncClient(server.url, proxy=None) as client:
+            assert await client.call("add", 1, 2) == 3
+        assert proxy.targets == [target, target]
+        async with tls_server, AsyncClient(tls_server.url, ssl=tls.client) as client:
+            assert await client.call("add", 3, 4) == 7
+        assert proxy.targets == [target, target, f"127.0.0.1:{tls_server.port}"]
 
 
 # -- URLs, headers, status order -----------------------------------------------------------------

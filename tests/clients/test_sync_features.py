@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from client_app import install
+from proxy_support import clear_proxy_environment, http_proxy
 from sync_support import FAST, TIMEOUT, Events, fast_client, reconnected, status_log, wait_status
 from tls_support import make_tls
 
@@ -145,6 +146,37 @@ def test_wss_end_to_end_and_untrusted_certificates_are_refused() -> None:
             client.connect()
         assert "CERTIFICATE_VERIFY_FAILED" in str(timeout.value)
         assert client.status in (ddp.Status.DISCONNECTED, ddp.Status.DISCONNECTING)
+
+
+# -- proxies -------------------------------------------------------------------------------------
+
+
+def test_through_an_http_proxy_given_from_the_environment_or_none(
+    server_thread: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real CONNECT proxy on loopback: ``proxy=URL``, the environment's proxy (the
+    default, as in websockets), ``proxy=None`` (direct), and wss:// tunnelled through it."""
+    clear_proxy_environment(monkeypatch)
+    st = server_thread
+    target = f"127.0.0.1:{st.port}"
+    tls = make_tls()
+    tls_server = Server(heartbeat_interval=0, ssl=tls.server)
+    install(tls_server)
+    with http_proxy() as proxy:
+        with ddp.Client(st.url, proxy=proxy.url) as client:
+            assert client.call("add", 2, 40) == 42
+        assert proxy.targets == [target]
+        monkeypatch.setenv("https_proxy", proxy.url)
+        with ddp.Client(st.url) as client:
+            assert client.call("add", 1, 1) == 2
+        assert proxy.targets == [target, target]
+        with ddp.Client(st.url, proxy=None) as client:
+            assert client.call("add", 1, 2) == 3
+        assert proxy.targets == [target, target]
+        with server_in_thread(tls_server) as tls_st:
+            with ddp.Client(tls_st.url, ssl=tls.client) as client:
+                assert client.call("add", 3, 4) == 7
+            assert proxy.targets == [target, target, f"127.0.0.1:{tls_st.port}"]
 
 
 # -- URLs, headers, status order, failures -------------------------------------------------------
