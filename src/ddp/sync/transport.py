@@ -11,6 +11,7 @@ websockets' own, where the installed websockets allows it; else websockets' ``re
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Sequence
 from ssl import SSLContext
 from typing import Literal
@@ -33,6 +34,12 @@ CLOSE_TIMEOUT = 2.0
 """Seconds a deliberate close waits for the server's closing handshake."""
 
 _EMPTY: tuple[str, ...] = ()
+
+HAS_CLOSE_SOCKET: bool = hasattr(ClientConnection, "close_socket")
+"""Whether :meth:`Transport.abort` can use websockets' ``close_socket`` (not public; in every
+release from 15.0 to 17.4), which also frees a reader thread paused by flow control. Without
+it, ``abort`` shuts the public ``socket`` down: that wakes a reader waiting for bytes, which
+then ends the connection."""
 
 
 class TransportClosed(Exception):
@@ -161,7 +168,10 @@ class Transport:
     def abort(self) -> None:
         """Drop the connection at once, without a handshake (the peer is presumed dead)."""
         try:
-            self._ws.close_socket()
+            if HAS_CLOSE_SOCKET:
+                self._ws.close_socket()
+            else:
+                self._ws.socket.shutdown(socket.SHUT_RDWR)
         except Exception:
             logger.debug("aborting the websocket failed", exc_info=True)
 
