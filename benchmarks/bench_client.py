@@ -27,7 +27,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from websockets.asyncio.client import connect as ws_connect
@@ -210,30 +210,42 @@ async def async_client_calls(url: str, total: int, in_flight: int) -> float:
         return time.perf_counter() - t0
 
 
-async def bare_rtt(url: str, n: int) -> list[float]:
-    """Sequential method round trips of a bare client (seconds each)."""
+S = TypeVar("S")
+
+Probe = Callable[[], Callable[[], S]]
+"""Starts measuring one round trip; what it returns ends it and gives the sample."""
+
+
+def elapsed() -> Callable[[], float]:
+    """The default probe: a round trip's sample is its duration in seconds."""
+    start = time.perf_counter()
+    return lambda: time.perf_counter() - start
+
+
+async def bare_rtt(url: str, n: int, probe: Probe[S] = elapsed) -> list[S]:  # type: ignore[assignment]
+    """Sequential method round trips of a bare client (seconds each, by default)."""
     samples = []
     async with ws_connect(url, max_size=None, ping_interval=None) as ws:
         for i in range(n):
-            t0 = time.perf_counter()
+            done = probe()
             await ws.send(_method_frame(i))
             while json.loads(await ws.recv())["msg"] != "result":
                 pass
-            samples.append(time.perf_counter() - t0)
+            samples.append(done())
             json.loads(await ws.recv())  # the "updated" that follows
     return samples
 
 
-async def async_client_rtt(url: str, n: int) -> list[float]:
-    """Sequential ``await client.call()`` round trips (seconds each)."""
+async def async_client_rtt(url: str, n: int, probe: Probe[S] = elapsed) -> list[S]:  # type: ignore[assignment]
+    """Sequential ``await client.call()`` round trips (seconds each, by default)."""
     import ddp
 
     samples = []
     async with ddp.AsyncClient(url, heartbeat_interval=0) as client:
         for i in range(n):
-            t0 = time.perf_counter()
+            done = probe()
             await client.call("m", i)
-            samples.append(time.perf_counter() - t0)
+            samples.append(done())
     return samples
 
 

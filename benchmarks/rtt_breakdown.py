@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing
 import statistics
 import time
 from asyncio import selector_events
+from collections.abc import Callable
 from typing import Any
 
-from bench_client import _method_frame, _serve
-from websockets.asyncio.client import connect as ws_connect
+from bench_client import _serve, async_client_rtt, bare_rtt
 from websockets.asyncio.connection import Connection
 
 Sample = tuple[float, dict[str, float], float]
@@ -56,33 +55,11 @@ def install_hooks() -> None:
     Connection.data_received = timed_data_received  # type: ignore[method-assign]
 
 
-async def bare_samples(url: str, n: int) -> list[Sample]:
-    """Sequential round trips of the bare loop (send, then recv until the result)."""
-    samples = []
-    async with ws_connect(url, max_size=None, ping_interval=None) as ws:
-        for i in range(n):
-            _marks.clear()
-            start = time.perf_counter()
-            await ws.send(_method_frame(i))
-            while json.loads(await ws.recv())["msg"] != "result":
-                pass
-            samples.append((start, dict(_marks), time.perf_counter()))
-            json.loads(await ws.recv())  # the "updated" that follows
-    return samples
-
-
-async def client_samples(url: str, n: int) -> list[Sample]:
-    """Sequential ``await client.call()`` round trips."""
-    import ddp
-
-    samples = []
-    async with ddp.AsyncClient(url, heartbeat_interval=0) as client:
-        for i in range(n):
-            _marks.clear()
-            start = time.perf_counter()
-            await client.call("m", i)
-            samples.append((start, dict(_marks), time.perf_counter()))
-    return samples
+def probe() -> Callable[[], Sample]:
+    """Start a round trip with fresh hooks; the function returned ends it."""
+    _marks.clear()
+    start = time.perf_counter()
+    return lambda: (start, dict(_marks), time.perf_counter())
 
 
 def summarize(name: str, samples: list[Sample]) -> None:
@@ -114,8 +91,8 @@ def main() -> None:
             bare: list[Sample] = []
             ours: list[Sample] = []
             for _ in range(5):  # alternated, so that load drift hits both alike
-                bare += asyncio.run(bare_samples(url, 400))
-                ours += asyncio.run(client_samples(url, 400))
+                bare += asyncio.run(bare_rtt(url, 400, probe))
+                ours += asyncio.run(async_client_rtt(url, 400, probe))
             summarize("bare", bare)
             summarize("AsyncClient", ours)
     finally:
