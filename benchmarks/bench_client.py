@@ -249,6 +249,35 @@ async def async_client_rtt(url: str, n: int, probe: Probe[S] = elapsed) -> list[
     return samples
 
 
+def bare_sync_rtt(url: str, n: int) -> list[float]:
+    """Sequential round trips of websockets' own blocking client (seconds each)."""
+    from websockets.sync.client import connect as sync_connect
+
+    samples = []
+    with sync_connect(url, max_size=None, compression=None) as ws:
+        for i in range(n):
+            done = elapsed()
+            ws.send(_method_frame(i))
+            while json.loads(ws.recv())["msg"] != "result":
+                pass
+            samples.append(done())
+            json.loads(ws.recv())  # the "updated" that follows
+    return samples
+
+
+def sync_client_rtt(url: str, n: int) -> list[float]:
+    """Sequential ``client.call()`` round trips of the blocking Client (seconds each)."""
+    import ddp
+
+    samples = []
+    with ddp.Client(url, heartbeat_interval=0) as client:
+        for i in range(n):
+            done = elapsed()
+            client.call("m", i)
+            samples.append(done())
+    return samples
+
+
 def dict_memory(n: int) -> int:
     """Bytes held by a plain ``{id: fields}`` dict built with ``json.loads`` from the frames."""
     frames = build_frames(n)
@@ -353,7 +382,7 @@ def main() -> None:
         if "calls" in only:
             measure_calls(url, n_calls, runs)
         if "rtt" in only:
-            measure_rtt(url, n_rtt)
+            measure_rtt(url, n_rtt, args.skip_sync)
         if "memory" in only:
             measure_memory(url, n_docs)
     finally:
@@ -413,8 +442,12 @@ def measure_calls(url: str, n_calls: int, runs: int) -> None:
     )
 
 
-def measure_rtt(url: str, n_rtt: int) -> None:
-    """Report the sequential round trip's p50 and p99 against the bare loop's."""
+def measure_rtt(url: str, n_rtt: int, skip_sync: bool) -> None:
+    """Report the sequential round trip's p50 and p99 against the bare loop's.
+
+    The blocking Client's figure, against websockets' own blocking client, has no target:
+    it is printed for information.
+    """
     # Alternated rounds, samples pooled: load drift hits both alike.
     bare: list[float] = []
     mine: list[float] = []
@@ -434,6 +467,18 @@ def measure_rtt(url: str, n_rtt: int) -> None:
         f"  (median of all samples: {statistics.median(mine) * 1e6:,.0f} us vs "
         f"{statistics.median(bare) * 1e6:,.0f} us)"
     )
+    if skip_sync:
+        return
+    bare, mine = [], []
+    for _ in range(5):
+        bare += bare_sync_rtt(url, n_rtt // 5)
+        mine += sync_client_rtt(url, n_rtt // 5)
+    for q in (0.5, 0.99):
+        print(
+            f"{f'Client round trip p{round(q * 100)} (us)':<44} "
+            f"{f'{pct(mine, q) * 1e6:,.0f} vs {pct(bare, q) * 1e6:,.0f}':>26}   "
+            f"ratio {pct(mine, q) / pct(bare, q):5.2f}  (websockets.sync; no target)"
+        )
 
 
 def measure_memory(url: str, n_docs: int) -> None:
