@@ -12,9 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ddp import InvalidSelectorError
 from ddp.collection import CollectionRegistry, compile_projection, compile_sort
+from ddp.collection.sorter import plain_sort_path, plain_sort_values
 from ddp.collection.values import sort_key
 from ddp.ejson import ObjectId
 
@@ -312,3 +315,59 @@ def test_fetch_with_fields_sort_skip_limit() -> None:
         {}, sort={"nothing": -1}, skip=10, limit=10, fields={"i": 1, "something": 1}
     ).fetch()
     assert [d["i"] for d in docs] == list(range(19, 9, -1))
+
+
+# -- the raw-value sort (Collection._query_items' fast path) ---------------------------------
+
+_SCALARS = st.one_of(
+    st.text(max_size=4),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+)
+
+
+@given(
+    values=st.one_of(
+        st.lists(st.text(max_size=4), max_size=30),  # the fast path: strings only
+        st.lists(st.one_of(st.integers(-5, 5), st.floats(allow_nan=False)), max_size=30),
+        st.lists(_SCALARS, max_size=30),  # mixed: falls back to the keyed sort
+        st.lists(st.floats(allow_nan=True), max_size=30),  # NaN: falls back too
+    ),
+    data=st.data(),
+)
+def test_sorting_on_raw_values_orders_as_the_keyed_sort(values: list[Any], data: Any) -> None:
+    """A sort on one top-level field uses the raw values when they are all strings or all
+    numbers (not NaN); the result must be the one the type-ranked keys give, ties on the id."""
+    registry = CollectionRegistry()
+    registry.apply_batch(
+        [
+            {"msg": "added", "collection": "c", "id": f"id{i:02d}", "fields": {"v": v}}
+            for i, v in enumerate(values)
+        ],
+        reset=False,
+    )
+    c = registry.get("c")
+    skip = data.draw(st.integers(0, 5))
+    limit = data.draw(st.one_of(st.none(), st.integers(0, 5)))
+    cursor = c.find({}, sort=[("v", 1)], skip=skip, limit=limit)
+    assert cursor.plain_sort_path == "v"
+    expected = sorted(
+        ((sort_key(v), f"id{i:02d}") for i, v in enumerate(values)),
+    )
+    stop = None if limit is None else skip + limit
+    assert [d["_id"] for d in cursor.fetch()] == [wire_id for _, wire_id in expected[skip:stop]]
+
+
+def test_only_one_ascending_top_level_field_sorts_on_raw_values() -> None:
+    assert plain_sort_path([("a", 1)]) == "a"
+    assert plain_sort_path({"a": "asc"}) == "a"
+    assert plain_sort_path([("a", -1)]) is None  # descending keys wrap the value
+    assert plain_sort_path([("a.b", 1)]) is None  # paths may cross arrays
+    assert plain_sort_path([("a", 1), ("b", 1)]) is None
+    assert plain_sort_path(None) is None
+    assert plain_sort_values("a", [{"a": "x"}, {"a": 1}]) is None
+    assert plain_sort_values("a", [{"a": 1}, {"a": True}]) is None  # a bool is not a number
+    assert plain_sort_values("a", [{"a": 1.5}, {}]) is None  # missing sorts first
+    assert plain_sort_values("a", [{"a": 2}, {"a": 1.5}]) == [2, 1.5]

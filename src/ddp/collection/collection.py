@@ -30,6 +30,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ddp.collection.cursor import Cursor
+from ddp.collection.sorter import plain_sort_values
 from ddp.collection.values import freeze_value
 from ddp.mongo_id import id_parse, id_stringify
 
@@ -175,17 +176,20 @@ class Collection:
             matching = (item for item in candidates if matcher(item[1]))
             return list(islice(matching, cursor.skip, stop))
         found = [item for item in candidates if matcher(item[1])]
-
-        def key(item: tuple[str, dict[str, Any]]) -> Any:
-            # Ties break on the id, so that results are a total order that live queries
-            # can maintain incrementally and reproduce when they refill a window.
-            return (sort_key(item[1]), item[0])
-
-        if stop is not None and stop < len(found) // 4:
-            found = heapq.nsmallest(stop, found, key=key)  # stable, like sorted()[:stop]
+        keys: list[Any] | None = None
+        if cursor.plain_sort_path is not None:
+            keys = plain_sort_values(cursor.plain_sort_path, [doc for _, doc in found])
+        if keys is None:
+            keys = [sort_key(doc) for _, doc in found]
+        # Ties break on the id, so that results are a total order that live queries can
+        # maintain incrementally and reproduce when they refill a window. Ids are unique:
+        # the item itself is never compared.
+        decorated = list(zip(keys, (wire_id for wire_id, _ in found), found, strict=True))
+        if stop is not None and stop < len(decorated) // 4:
+            decorated = heapq.nsmallest(stop, decorated)
         else:
-            found.sort(key=key)
-        return found[cursor.skip : stop]
+            decorated.sort()
+        return [entry[2] for entry in decorated[cursor.skip : stop]]
 
     def _count(self, cursor: Cursor) -> int:
         """How many documents ``cursor`` yields (under the lock); no sort is needed for it."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ddp.collection.matcher import compile_selector, selector_is_id
 from ddp.collection.observe import ObserveHandle, observe, observe_changes
 from ddp.collection.projection import compile_projection
-from ddp.collection.sorter import compile_sort
+from ddp.collection.sorter import compile_sort, plain_sort_path
 from ddp.collection.values import clone_value
 from ddp.exceptions import InvalidSelectorError
 
@@ -56,6 +56,7 @@ class Cursor:
         self.selector = selector
         self.matcher = compile_selector(selector)
         self.sort_key = compile_sort(sort)
+        self.plain_sort_path = plain_sort_path(sort)
         self.skip = skip
         self.limit = limit
         self.projection = compile_projection(fields)

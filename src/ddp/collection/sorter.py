@@ -18,7 +18,7 @@ from ddp.collection.paths import Lookup, expand_branches, make_lookup
 from ddp.collection.values import ARRAY_TYPES, MISSING, sort_key
 from ddp.exceptions import InvalidSelectorError
 
-__all__ = ["SortKey", "compile_sort", "parse_sort"]
+__all__ = ["SortKey", "compile_sort", "parse_sort", "plain_sort_path", "plain_sort_values"]
 
 SortKey: TypeAlias = tuple[Any, ...]
 
@@ -151,3 +151,38 @@ def compile_sort(spec: Any) -> Callable[[Any], SortKey] | None:
         only = keys[0]
         return lambda doc: (only(doc),)
     return lambda doc: tuple(k(doc) for k in keys)
+
+
+def plain_sort_path(spec: Any) -> str | None:
+    """The field of a sort on one top-level field, ascending; else ``None``.
+
+    Such a sort may be done on the documents' raw values (:func:`plain_sort_values`).
+    """
+    if spec is None:
+        return None
+    parts = parse_sort(spec)
+    if len(parts) != 1:
+        return None
+    path, ascending = parts[0]
+    return path if ascending and "." not in path else None
+
+
+def plain_sort_values(path: str, docs: list[dict[str, Any]]) -> list[Any] | None:
+    """The values of ``path`` in ``docs`` when they sort as Mongo sorts them; else ``None``.
+
+    When every document holds a string there, or every one a number other than NaN (not a
+    bool), Python orders the raw values as :func:`ddp.collection.values.sort_key` orders
+    them, without building a key tuple per document. That is the common sort (by a name, a
+    date stamp, a counter), and on large results the key tuples were most of its cost.
+    """
+    values = [doc.get(path) for doc in docs]
+    if not values:
+        return None
+    first = type(values[0])
+    if first is str:
+        if all(type(v) is str for v in values):
+            return values
+    elif first is int or first is float:
+        if all((type(v) is int or type(v) is float) and v == v for v in values):
+            return values
+    return None
