@@ -327,6 +327,10 @@ class Client(ClientBase):
     ) -> Any:
         """Call a method and return its result.
 
+        It returns as soon as the result is in: as in Meteor, the documents the method
+        wrote may still be on their way. To wait for them, use :meth:`go` and the call's
+        ``data_visible()``.
+
         Args:
             method: The method's name.
             *args: Its arguments (EJSON values).
