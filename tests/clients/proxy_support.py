@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import pytest
-
 
 @dataclass
 class Proxy:
@@ -105,14 +103,3 @@ def http_proxy() -> Iterator[Proxy]:
                     pass  # already gone
         server.server_close()
         thread.join(5)
-
-
-PROXY_VARIABLES = ("ws", "wss", "socks", "https", "http", "all", "no")
-"""The ``<scheme>_proxy`` environment variables websockets (and urllib) consult."""
-
-
-def clear_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remove every proxy setting from the environment, in both spellings."""
-    for scheme in PROXY_VARIABLES:
-        for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY"):
-            monkeypatch.delenv(name, raising=False)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from async_support import TIMEOUT, next_event, synced
 from client_app import install
-from proxy_support import clear_proxy_environment, http_proxy
+from proxy_support import http_proxy
 from sync_support import FAST
 from tls_support import make_tls
 
@@ -267,7 +267,7 @@ async def test_through_an_http_proxy_given_from_the_environment_or_none(
 ) -> None:
     """A real CONNECT proxy on loopback: ``proxy=URL``, the environment's proxy (the
     default, as in websockets), ``proxy=None`` (direct), and wss:// tunnelled through it."""
-    clear_proxy_environment(monkeypatch)
+    # (tests/conftest.py has cleared the environment's own proxy settings)
     target = f"127.0.0.1:{server.port}"
     tls = make_tls()
     tls_server = Server(heartbeat_interval=0, ssl=tls.server)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from client_app import install
-from proxy_support import clear_proxy_environment, http_proxy
+from proxy_support import http_proxy
 from sync_support import FAST, TIMEOUT, Events, fast_client, reconnected, status_log, wait_status
 from tls_support import make_tls
 
@@ -156,7 +156,7 @@ def test_through_an_http_proxy_given_from_the_environment_or_none(
 ) -> None:
     """A real CONNECT proxy on loopback: ``proxy=URL``, the environment's proxy (the
     default, as in websockets), ``proxy=None`` (direct), and wss:// tunnelled through it."""
-    clear_proxy_environment(monkeypatch)
+    # (tests/conftest.py has cleared the environment's own proxy settings)
     st = server_thread
     target = f"127.0.0.1:{st.port}"
     tls = make_tls()
