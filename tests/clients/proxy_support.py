@@ -25,7 +25,9 @@ class Proxy:
 
 
 class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
+    # server_close() joins the tunnel threads, so no socket outlives the proxy.
+    daemon_threads = False
+    block_on_close = True
     allow_reuse_address = True
 
     def __init__(self) -> None:
@@ -41,6 +43,8 @@ class _Tunnel(socketserver.StreamRequestHandler):
     server: _Server
 
     def handle(self) -> None:
+        with self.server.lock:
+            self.server.open_sockets.append(self.connection)
         request_line = self.rfile.readline(65536).decode("latin-1")
         while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
             pass  # headers: none matter here
@@ -58,7 +62,7 @@ class _Tunnel(socketserver.StreamRequestHandler):
             return
         with upstream:
             with self.server.lock:
-                self.server.open_sockets += [self.connection, upstream]
+                self.server.open_sockets.append(upstream)
             self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             _relay(self.connection, upstream)
 

@@ -146,6 +146,10 @@ def test_wss_end_to_end_and_untrusted_certificates_are_refused() -> None:
             client.connect()
         assert "CERTIFICATE_VERIFY_FAILED" in str(timeout.value)
         assert client.status in (ddp.Status.DISCONNECTED, ddp.Status.DISCONNECTING)
+        # close() does not wait for a dial in flight; let it end before the server stops,
+        # or the server's loop may stop mid-handshake and leak that transport.
+        client._io_thread.join(TIMEOUT)
+        assert not client._io_thread.is_alive()
 
 
 # -- proxies -------------------------------------------------------------------------------------
