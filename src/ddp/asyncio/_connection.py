@@ -134,8 +134,9 @@ class DirectConnection(ClientConnection):
     def deliver_deferred(self) -> None:
         """Deliver the messages held back after a woken task, in order (no more deferring).
 
-        Scheduled when they are held back, it runs before the next read is handled; the
-        reader also calls it once the connection has closed. Idempotent.
+        Scheduled with ``call_soon`` when they are held back (anything read before it runs
+        queues behind them); the reader also calls it once the connection has closed.
+        Idempotent.
         """
         deferred = self._deferred
         if deferred is None:
