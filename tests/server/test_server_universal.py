@@ -45,12 +45,12 @@ async def test_universal_publication_runs_for_every_connection_after_connected(
         }
         # Nothing else was sent (no `ready`): the next message is the answer to a call.
         assert await raw.call("nope") == [
-            {"msg": "result", "id": "m", "error": await_any_error()},
+            {"msg": "result", "id": "m", "error": AnyError()},
             {"msg": "updated", "methods": ["m"]},
         ]
 
 
-class await_any_error:  # noqa: N801 - reads as a value in the expected message
+class AnyError:
     """Equal to any error object (only the messages' order matters where it is used)."""
 
     def __eq__(self, other: object) -> bool:
@@ -59,7 +59,12 @@ class await_any_error:  # noqa: N801 - reads as a value in the expected message
 
 async def test_universal_publication_added_late_starts_on_live_connections(server: Server, client):
     server.add_publication(None, lambda sub: sub.added("late", "x", {"v": 1}))
-    assert await client.recv() == {"msg": "added", "collection": "late", "id": "x", "fields": {"v": 1}}
+    assert await client.recv() == {
+        "msg": "added",
+        "collection": "late",
+        "id": "x",
+        "fields": {"v": 1},
+    }
 
 
 async def test_universal_publication_reruns_on_login_and_logout(server: Server, client, alice):
@@ -110,7 +115,12 @@ async def test_universal_subscription_ends_without_nosub(server: Server, open_cl
 
 async def test_login_publishes_only_the_users_own_public_fields(server: Server, client, alice):
     messages = await client.call("login", ALICE)
-    assert messages[0] == {"msg": "added", "collection": "users", "id": alice, "fields": alice_fields()}
+    assert messages[0] == {
+        "msg": "added",
+        "collection": "users",
+        "id": alice,
+        "fields": alice_fields(),
+    }
     assert [m["msg"] for m in messages[1:]] == ["result", "updated"]
     token = messages[1]["result"]["token"]
     assert token not in repr(messages[0])
@@ -142,7 +152,12 @@ async def test_resume_login_publishes_the_user_and_others_see_nothing(
     messages = await client.call("login", password_login_params(user="bob", password="pw"), id="b")
     assert messages[:2] == [
         {"msg": "removed", "collection": "users", "id": alice},
-        {"msg": "added", "collection": "users", "id": bob, "fields": {"username": "bob", "emails": [], "profile": {}}},
+        {
+            "msg": "added",
+            "collection": "users",
+            "id": bob,
+            "fields": {"username": "bob", "emails": [], "profile": {}},
+        },
     ]
 
 
