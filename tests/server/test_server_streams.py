@@ -267,3 +267,32 @@ def test_emit_from_other_threads_keeps_each_threads_order():
         expected = [i // 5 for i in range(1000)]
         assert by_thread == {"a": expected, "b": expected, "c": expected, "main": expected}
     stream.emit("GENERAL", "after stop")  # the loop is gone: a no-op
+
+
+async def test_clients_emit_through_the_stream_method_when_allowed(
+    server: Server, client, open_client
+):
+    stream = server.stream("notify-room")
+    other = await open_client(server.url)
+    await other.connect()
+    for raw in (client, other):
+        await subscribe(raw, "s", "notify-room", "r1/typing", False)
+    name = "stream-notify-room"
+    refused = await client.result(name, "r1/typing", "alice", True)
+    assert refused["error"]["error"] == "not-allowed"
+
+    writes = []
+    stream.allow_write = lambda ctx, event_name, args: writes.append((event_name, args)) or True
+    assert await client.call(name, "r1/typing", "alice", True, id="w") == [
+        {"msg": "result", "id": "w"},
+        {"msg": "updated", "methods": ["w"]},
+    ]  # the sender does not get its own event back
+    assert await other.recv() == event("notify-room", "r1/typing", "alice", True)
+    assert writes == [("r1/typing", ["alice", True])]
+    bad = await client.result(name, 5, id="b")
+    assert bad["error"]["error"] == "invalid-event-name"
+
+    server.stream("notify-room", retransmit_to_self=True)
+    messages = await client.call(name, "r1/typing", "again", id="w2")
+    assert messages[0] == event("notify-room", "r1/typing", "again")
+    assert await other.recv() == event("notify-room", "r1/typing", "again")

@@ -6,7 +6,7 @@ import pytest
 
 import ddp
 from ddp.auth import password_login_params
-from ddp.server import Server
+from ddp.server import Server, server_in_thread
 
 ALICE = password_login_params(user="alice", password="secret")
 
@@ -185,6 +185,19 @@ async def test_async_client_holds_its_user(server: Server, alice):
         await client.logout()
         await client.go("noop").data_visible(timeout=5)
         assert users.find_one(alice) is None
+
+
+def test_blocking_client_holds_its_user():
+    with server_in_thread(heartbeat_interval=0) as st:
+        uid = st.call(st.server.accounts.add_user, "alice", "secret")
+        st.call(st.server.add_method, "noop", lambda ctx: None)
+        with ddp.Client(st.url) as client:
+            client.login(user="alice", password="secret")
+            client.go("noop").data_visible(timeout=5)
+            assert client.collection("users").find_one(uid)["username"] == "alice"
+            client.logout()
+            client.go("noop").data_visible(timeout=5)
+            assert client.collection("users").find_one(uid) is None
 
 
 def test_add_user_keeps_secrets_out_of_the_users_collection():

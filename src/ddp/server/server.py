@@ -27,7 +27,7 @@ from ddp.server.monitor import ConnectRecord, DisconnectRecord, Monitor, Receive
 from ddp.server.publication import PublishHandler
 from ddp.server.ratelimit import Kind, RateLimiter
 from ddp.server.session import ConnectionInfo, Session
-from ddp.server.stream import AllowEmit, AllowRead, ServerStream
+from ddp.server.stream import AllowEmit, AllowRead, AllowWrite, ServerStream
 from ddp.server.transport import SockJSTransport, Transport
 
 __all__ = ["SUPPORTED_VERSIONS", "Server"]
@@ -166,12 +166,15 @@ class Server:
         *,
         allow_read: AllowRead | None = None,
         allow_emit: AllowEmit | None = None,
+        allow_write: AllowWrite | None = None,
+        retransmit_to_self: bool | None = None,
     ) -> ServerStream:
         """Return the stream ``name`` (publication ``stream-<name>``), created on first use.
 
         ``stream.emit(event_name, *args)`` sends an event to the subscribers of that event
-        name, from any thread; see :class:`ServerStream` for the hooks, which given here
-        replace those of an existing stream.
+        name, from any thread. Clients may emit through the method ``stream-<name>`` when
+        ``allow_write`` allows it. See :class:`ServerStream` for the hooks and options,
+        which given here replace those of an existing stream.
 
         Example::
 
@@ -184,6 +187,11 @@ class Server:
         if stream is None:
             stream = self._streams[name] = ServerStream(self, name)
             self.add_publication(stream.publication, stream.handler)
+            self.add_method(stream.publication, stream.client_emit)
+        if allow_write is not None:
+            stream.allow_write = allow_write
+        if retransmit_to_self is not None:
+            stream.retransmit_to_self = retransmit_to_self
         if allow_read is not None:
             stream.allow_read = allow_read
         if allow_emit is not None:

@@ -6,6 +6,11 @@ client subscribes with the event name it wants, ``[event, false]`` or
 emitted under that name as
 ``{"msg":"changed","collection":"stream-room-messages","id":"id","fields":{"eventName":event,"args":[...]}}``.
 
+Clients may emit too, as Rocket.Chat's do (typing notices): the method named like the
+publication, ``stream-<name>``, with params ``[event_name, *args]``, emits when the stream's
+``allow_write`` hook allows it (refused with ``not-allowed`` otherwise); the calling
+connection does not get its own event back unless ``retransmit_to_self`` is set.
+
 Events bypass the merge box on purpose: each emit is one message to each subscriber, in emit
 order, even when two events carry identical payloads. Nothing is stored or replayed to later
 subscribers; a session that lost its socket and resumes gets what it missed from its resume
@@ -24,10 +29,18 @@ from ddp.messages import encode_message
 from ddp.server._util import logger
 
 if TYPE_CHECKING:
+    from ddp.server.method import MethodContext
     from ddp.server.publication import Subscription
     from ddp.server.server import Server
 
-__all__ = ["STREAM_EVENT_ID", "STREAM_PREFIX", "AllowEmit", "AllowRead", "ServerStream"]
+__all__ = [
+    "STREAM_EVENT_ID",
+    "STREAM_PREFIX",
+    "AllowEmit",
+    "AllowRead",
+    "AllowWrite",
+    "ServerStream",
+]
 
 STREAM_PREFIX = "stream-"
 """Prefix of every stream's publication and collection name."""
@@ -40,6 +53,9 @@ AllowRead = Callable[["Subscription", str, list[Any]], bool]
 
 AllowEmit = Callable[["Subscription", str, list[Any]], bool]
 """``allow_emit(sub, event_name, args) -> bool``: does this subscriber get this event?"""
+
+AllowWrite = Callable[["MethodContext", str, list[Any]], bool]
+"""``allow_write(ctx, event_name, args) -> bool``: may this client emit this event?"""
 
 
 class ServerStream:
@@ -55,14 +71,20 @@ class ServerStream:
         allow_emit: Checked for each event and each subscriber: ``allow_emit(sub,
             event_name, args)`` with the event's arguments; a false answer (or an exception,
             which is logged) skips that subscriber. ``None`` sends to all.
+        allow_write: Checked when a client emits through the method ``stream-<name>``:
+            ``allow_write(ctx, event_name, args)``. ``None`` (the default) refuses every
+            client emit with ``not-allowed``.
+        retransmit_to_self: Whether a client's own emits come back to its connection.
 
-    Both hooks are plain functions, called on the server's event loop: they must not block.
+    The hooks are plain functions, called on the server's event loop: they must not block.
 
     Attributes:
         name: The stream's name.
         publication: The publication (and collection) name, ``"stream-" + name``.
         allow_read: The subscription hook (may be replaced at any time, on the loop).
         allow_emit: The per-event hook (may be replaced at any time, on the loop).
+        allow_write: The client-emit hook (may be replaced at any time, on the loop).
+        retransmit_to_self: As the argument.
     """
 
     def __init__(
@@ -72,11 +94,15 @@ class ServerStream:
         *,
         allow_read: AllowRead | None = None,
         allow_emit: AllowEmit | None = None,
+        allow_write: AllowWrite | None = None,
+        retransmit_to_self: bool = False,
     ) -> None:
         self.name = name
         self.publication = STREAM_PREFIX + name
         self.allow_read = allow_read
         self.allow_emit = allow_emit
+        self.allow_write = allow_write
+        self.retransmit_to_self = retransmit_to_self
         self._server = server
         # event name -> subscriptions, as an ordered set (dict keys): events reach the
         # subscribers of one event in the order they subscribed.
@@ -97,7 +123,9 @@ class ServerStream:
         """
         if not isinstance(event_name, str):
             raise TypeError(f"an event name must be a str, not {type(event_name).__name__}")
-        event_args = list(args)
+        self._emit(event_name, list(args), None)
+
+    def _emit(self, event_name: str, event_args: list[Any], origin: object) -> None:
         text = encode_message(
             {
                 "msg": "changed",
@@ -114,12 +142,12 @@ class ServerStream:
         except RuntimeError:
             running = None
         if running is loop:
-            self._deliver(event_name, event_args, text)
+            self._deliver(event_name, event_args, text, origin)
             return
         if self.allow_emit is not None:
             event_args = ejson.clone(event_args)  # the hook runs later, on the loop
         try:
-            loop.call_soon_threadsafe(self._deliver, event_name, event_args, text)
+            loop.call_soon_threadsafe(self._deliver, event_name, event_args, text, origin)
         except RuntimeError:
             pass  # the loop is closed: the server stopped, so nobody is subscribed
 
@@ -137,7 +165,7 @@ class ServerStream:
 
     # -- on the loop -------------------------------------------------------------------------
 
-    def _deliver(self, event_name: str, args: list[Any], text: str) -> None:
+    def _deliver(self, event_name: str, args: list[Any], text: str, origin: object) -> None:
         group = self._subscribers.get(event_name)
         if not group:
             return
@@ -145,6 +173,8 @@ class ServerStream:
         for sub in list(group):
             if sub.stopped:
                 self._unregister(event_name, sub)
+                continue
+            if sub._session is origin:
                 continue
             if allow_emit is not None and not self._emit_allowed(allow_emit, sub, event_name, args):
                 continue
@@ -166,6 +196,15 @@ class ServerStream:
         self._subscribers.setdefault(event_name, {})[sub] = None
         sub.on_stop(lambda: self._unregister(event_name, sub))
         sub.ready()
+
+    def client_emit(self, ctx: MethodContext, event_name: Any = None, *args: Any) -> None:
+        """The method ``stream-<name>``: a client emits ``event_name`` with ``args``."""
+        if not isinstance(event_name, str) or not event_name:
+            raise MethodError("invalid-event-name", "A stream event needs a name")
+        event_args = list(args)
+        if self.allow_write is None or not self.allow_write(ctx, event_name, event_args):
+            raise MethodError("not-allowed", f"Not allowed to write to {self.publication}")
+        self._emit(event_name, event_args, None if self.retransmit_to_self else ctx._session)
 
     def _unregister(self, event_name: str, sub: Subscription) -> None:
         group = self._subscribers.get(event_name)
