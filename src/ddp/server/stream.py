@@ -85,6 +85,7 @@ class ServerStream:
         allow_emit: The per-event hook (may be replaced at any time, on the loop).
         allow_write: The client-emit hook (may be replaced at any time, on the loop).
         retransmit_to_self: As the argument.
+        handler: The publication handler the server registers as ``publication``.
     """
 
     def __init__(
@@ -198,7 +199,12 @@ class ServerStream:
         sub.ready()
 
     def client_emit(self, ctx: MethodContext, event_name: Any = None, *args: Any) -> None:
-        """The method ``stream-<name>``: a client emits ``event_name`` with ``args``."""
+        """The method ``stream-<name>``: a client emits ``event_name`` with ``args``.
+
+        Raises:
+            MethodError: ``invalid-event-name`` without a name, ``not-allowed`` when
+                ``allow_write`` is unset or refuses.
+        """
         if not isinstance(event_name, str) or not event_name:
             raise MethodError("invalid-event-name", "A stream event needs a name")
         event_args = list(args)
