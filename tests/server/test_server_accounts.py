@@ -99,6 +99,7 @@ async def test_logout_forgets_the_token(client, server: Server, alice):
         "token"
     ]
     assert await client.call("logout", id="o") == [
+        {"msg": "removed", "collection": "users", "id": alice},
         {"msg": "result", "id": "o"},
         {"msg": "updated", "methods": ["o"]},
     ]
@@ -161,8 +162,15 @@ async def test_login_reruns_subscriptions_and_sends_only_the_difference(
         {"msg": "ready", "subs": ["s"]},
     ]
     messages = await client.call("login", password_login_params(user="alice", password="secret"))
-    kinds = [m["msg"] for m in messages]
-    assert kinds == ["changed", "added", "ready", "result", "updated"]
+    kinds = [(m["msg"], m.get("collection")) for m in messages]
+    assert kinds == [
+        ("changed", "docs"),
+        ("added", "docs"),
+        ("added", "users"),  # the accounts' universal publication
+        ("ready", None),
+        ("result", None),
+        ("updated", None),
+    ]
     assert messages[0] == {
         "msg": "changed",
         "collection": "docs",
@@ -172,5 +180,12 @@ async def test_login_reruns_subscriptions_and_sends_only_the_difference(
     assert messages[1]["fields"] == {"owner": alice}
 
     messages = await client.call("logout", id="o")
-    assert [m["msg"] for m in messages] == ["changed", "removed", "ready", "result", "updated"]
+    assert [(m["msg"], m.get("collection")) for m in messages] == [
+        ("changed", "docs"),
+        ("removed", "docs"),
+        ("removed", "users"),
+        ("ready", None),
+        ("result", None),
+        ("updated", None),
+    ]
     assert messages[0]["cleared"] == ["seen_by"]

@@ -30,6 +30,9 @@ Usage::
             def publish_items(sub, owner=None):      # sub: Subscription (added(), ready(), ...)
                 return items.find({"owner": owner} if owner else None)
 
+            chat = server.stream("room-messages")    # Meteor streams, as Rocket.Chat's
+            chat.emit("GENERAL", {"msg": "hi"})      # to subscribers of event "GENERAL"
+
             async with ddp.AsyncClient(server.url) as client:
                 print(await client.call("add", 2, 40))
 
@@ -56,11 +59,23 @@ connection run meanwhile (messages are otherwise handled one at a time, in order
 publication returns a :class:`Cursor` (``server.collection(name).find(selector)``, selector
 an id, a dict of equalities or a predicate), a list of cursors of distinct collections, or
 ``None`` and publishes by hand (``sub.added/changed/removed/ready/error/stop``).
+``server.publish(None)`` registers a universal publication (Meteor's ``publish(null)``): it
+runs for every connection without a ``sub`` and re-runs when the user changes.
+
+Streams (``server.stream(name, allow_read=None, allow_emit=None)``): Meteor's streamer
+protocol as Rocket.Chat uses it. Clients subscribe to ``stream-<name>`` with params
+``[event_name, false]`` (or ``[event_name, {"useCollection": false, "args": [...]}]``);
+``stream.emit(event_name, *args)``, safe from any thread, sends each subscriber of that event
+one ``changed`` message on collection ``stream-<name>``, document id ``"id"``, fields
+``{"eventName": event_name, "args": [...]}``: in emit order and never merged.
 
 Accounts (``server.accounts``): ``add_user(username, password, email=None)``,
 ``add_login_handler(fn)``, ``issue_token(user_id)``, ``revoke_tokens()``, ``clock`` (to expire
 tokens in tests). Built-in methods ``login`` and ``logout``; logging in or out re-runs the
-connection's subscriptions and sends only the difference.
+connection's subscriptions and sends only the difference. Users' documents live in the
+``users`` collection, and, as in Meteor, every connection receives its logged-in user's
+``username``, ``emails`` and ``profile`` there (before the ``login`` result), removed again
+on ``logout``.
 
 Rate limits: ``server.rate_limit(name, max_calls, per_seconds, kind="method"|"subscription")``
 per connection; handlers may raise :func:`rate_limited_error` themselves.
@@ -103,10 +118,13 @@ from ddp.server.publication import Subscription
 from ddp.server.ratelimit import RateLimiter, rate_limited_error
 from ddp.server.server import SUPPORTED_VERSIONS, Server
 from ddp.server.session import ConnectionInfo, Session
+from ddp.server.stream import STREAM_EVENT_ID, STREAM_PREFIX, ServerStream
 from ddp.server.thread import ServerThread, server_in_thread
 
 __all__ = [
     "CLEARED",
+    "STREAM_EVENT_ID",
+    "STREAM_PREFIX",
     "SUPPORTED_VERSIONS",
     "Accounts",
     "ConnectRecord",
@@ -122,6 +140,7 @@ __all__ = [
     "Received",
     "Server",
     "ServerCollection",
+    "ServerStream",
     "ServerThread",
     "Session",
     "Subscription",

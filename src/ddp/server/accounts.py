@@ -4,6 +4,13 @@
 (or a plain-text password string), ``{resume: token}``, and whatever a custom login handler
 accepts. The result is Meteor's ``{id, token, tokenExpires, type}``; errors are Meteor's
 (ambiguous 403 for wrong credentials, as Meteor's default ``ambiguousErrorMessages``).
+
+Every user also has a document in the server's ``users`` collection (``username``,
+``emails`` as ``[{address, verified}]``, ``profile``, ``createdAt``; the password digest and
+tokens live only here, never in a document). As Meteor's accounts do, a publication without
+a name publishes the logged-in user's ``username``, ``emails`` and ``profile`` to every
+connection, so that a client's ``users`` collection holds its user after ``login`` and loses
+it on ``logout``.
 """
 
 from __future__ import annotations
@@ -23,9 +30,11 @@ from ddp.exceptions import InvalidStateError, MethodError
 from ddp.server._util import call_maybe_async, random_id
 
 if TYPE_CHECKING:
+    from ddp.server.collection import Cursor, ServerCollection
     from ddp.server.method import MethodContext
+    from ddp.server.publication import Subscription
 
-__all__ = ["Accounts", "LoginHandler", "User"]
+__all__ = ["PUBLISHED_USER_FIELDS", "Accounts", "LoginHandler", "User"]
 
 LoginHandler = Callable[["MethodContext", dict[str, Any]], Any]
 """``handler(ctx, params) -> user_id | None`` (plain or async): ``None`` means "not mine";
@@ -37,6 +46,9 @@ EXPIRED = "Your session has expired. Please log in again."
 
 DEFAULT_TOKEN_LIFETIME = 90 * 24 * 3600.0
 
+PUBLISHED_USER_FIELDS = ("username", "emails", "profile")
+"""The fields of its own user document that a logged-in connection receives (Meteor's)."""
+
 
 @dataclass
 class User:
@@ -47,12 +59,14 @@ class User:
         username: The username, or ``None``.
         emails: The email addresses.
         digest: Lowercase hex SHA-256 of the password (what Meteor's client sends), or ``None``.
+        profile: The user's profile (any JSON object), published to the user.
     """
 
     id: str
     username: str | None
     emails: list[str] = field(default_factory=list)
     digest: str | None = None
+    profile: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +90,8 @@ class Accounts:
     Args:
         token_lifetime: Seconds a login token stays valid (Meteor: 90 days).
         clock: Wall-clock seconds since the epoch; replace it in tests to expire tokens.
+        collection: The collection that holds the users' documents (the server passes its
+            ``users`` collection); ``None`` keeps users only here.
     """
 
     def __init__(
@@ -83,9 +99,11 @@ class Accounts:
         *,
         token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
         clock: Callable[[], float] = time.time,
+        collection: ServerCollection | None = None,
     ) -> None:
         self.token_lifetime = token_lifetime
         self.clock = clock
+        self.collection = collection
         self.users: dict[str, User] = {}
         self._tokens: dict[str, _Token] = {}
         self._handlers: list[tuple[str, LoginHandler]] = []
@@ -99,8 +117,13 @@ class Accounts:
         email: str | None = None,
         *,
         user_id: str | None = None,
+        profile: Mapping[str, Any] | None = None,
     ) -> str:
         """Create a user and return its id.
+
+        The user's document (without any secret) goes into the ``users`` collection; change
+        it there (``server.collection("users").update(...)``) and a logged-in connection
+        sees the change.
 
         Raises:
             InvalidStateError: no username nor email, or one of them is already taken.
@@ -113,9 +136,32 @@ class Accounts:
             if email is not None and email.lower() in (e.lower() for e in user.emails):
                 raise InvalidStateError(f"email {email!r} is taken")
         uid = user_id or random_id()
+        if uid in self.users:
+            raise InvalidStateError(f"user id {uid!r} is taken")
         digest = hash_password(password)["digest"] if password is not None else None
-        self.users[uid] = User(uid, username, [email] if email else [], digest)
+        self._create(User(uid, username, [email] if email else [], digest, dict(profile or {})))
         return uid
+
+    def _create(self, user: User) -> None:
+        self.users[user.id] = user
+        if self.collection is not None and self.collection.find_one(user.id) is None:
+            doc: dict[str, Any] = {
+                "_id": user.id,
+                "createdAt": _to_datetime(self.clock()),
+                "emails": [{"address": e, "verified": False} for e in user.emails],
+                "profile": dict(user.profile),
+            }
+            if user.username is not None:
+                doc["username"] = user.username
+            self.collection.insert(doc)
+
+    def publish_user(self, sub: Subscription) -> Cursor | None:
+        """The publication without a name that sends a connection its own user document
+        (only :data:`PUBLISHED_USER_FIELDS`), re-run whenever the connection logs in or out.
+        """
+        if sub.user_id is None or self.collection is None:
+            return None
+        return self.collection.find(sub.user_id, fields=dict.fromkeys(PUBLISHED_USER_FIELDS, 1))
 
     def find_user(
         self, *, username: str | None = None, email: str | None = None, user_id: str | None = None
@@ -174,7 +220,7 @@ class Accounts:
             user_id = await call_maybe_async(handler, ctx, params)
             if user_id is not None:
                 if user_id not in self.users:
-                    self.users[user_id] = User(user_id, None)
+                    self._create(User(user_id, None))
                 return self._log_in(ctx, user_id, name)
         if "resume" in params:
             return self._resume(ctx, params["resume"])

@@ -15,7 +15,7 @@ from ddp.exceptions import InvalidSelectorError
 from ddp.mongo_id import id_stringify
 from ddp.server._util import logger, random_id
 from ddp.server.mergebox import CLEARED
-from ddp.server.query import Predicate, apply_modifier, compile_selector
+from ddp.server.query import Predicate, apply_modifier, compile_projection, compile_selector
 
 __all__ = ["Cursor", "ObserveHandle", "ServerCollection"]
 
@@ -63,16 +63,19 @@ class Cursor:
     publish its documents and keep the subscriber up to date.
     """
 
-    def __init__(self, collection: ServerCollection, selector: Any) -> None:
+    def __init__(
+        self, collection: ServerCollection, selector: Any, fields: Mapping[str, Any] | None = None
+    ) -> None:
         self.collection = collection
         self._matches = compile_selector(selector)
+        self._project = compile_projection(fields)
 
     def _matching(self) -> Iterator[dict[str, Any]]:
         return (doc for doc in self.collection._docs.values() if self._matches(doc))
 
     def fetch(self) -> list[dict[str, Any]]:
         """Return copies of the matching documents, in insertion order."""
-        return [ejson.clone(doc) for doc in self._matching()]
+        return [{"_id": doc["_id"], **self._project(_without_id(doc))} for doc in self._matching()]
 
     def count(self) -> int:
         """Return how many documents match."""
@@ -94,6 +97,19 @@ class Cursor:
         the value :data:`ddp.server.mergebox.CLEARED`. ``removed(id)`` is called when a
         document is removed or stops matching. Callbacks run synchronously in the write.
         """
+        project = self._project
+        if added is not None:
+            original_added = added
+            added = lambda doc_id, fields: original_added(doc_id, project(fields))  # noqa: E731
+        if changed is not None:
+            original_changed = changed
+
+            def changed(doc_id: Any, fields: dict[str, Any]) -> None:
+                # A change to fields outside the projection is no change for this cursor.
+                visible = project(fields)
+                if visible:
+                    original_changed(doc_id, visible)
+
         observer = _Observer(self._matches, added, changed, removed)
         if added is not None:
             for doc in list(self._matching()):
@@ -114,13 +130,19 @@ class ServerCollection:
         self._docs: dict[str, dict[str, Any]] = {}
         self._observers: set[_Observer] = set()
 
-    def find(self, selector: Any = None) -> Cursor:
+    def find(self, selector: Any = None, *, fields: Mapping[str, Any] | None = None) -> Cursor:
         """Return a :class:`Cursor` over the documents matching ``selector``.
 
         ``selector`` is ``None``/``{}`` for all documents, an ``_id``, a dict of field
-        equalities, or a predicate ``fn(doc) -> bool``.
+        equalities, or a predicate ``fn(doc) -> bool``. ``fields`` is a projection of
+        top-level fields, as Mongo's: ``{"name": 1, ...}`` keeps only those (and ``_id``),
+        ``{"secret": 0, ...}`` drops those; what a cursor hides is never published.
+
+        Raises:
+            InvalidSelectorError: the projection mixes inclusion and exclusion, or names a
+                dotted path or ``_id``.
         """
-        return Cursor(self, selector)
+        return Cursor(self, selector, fields)
 
     def find_one(self, selector: Any = None) -> dict[str, Any] | None:
         """Return a copy of the first matching document, or ``None``."""

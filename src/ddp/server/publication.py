@@ -28,14 +28,24 @@ class Subscription:
     hand, or return a :class:`~ddp.server.collection.Cursor` (or a list of cursors of
     distinct collections) from the handler to publish it and mark the subscription ready.
 
+    A universal subscription (of a publication without a name, started by the server for
+    every connection) has no ``id`` and no ``name``: its :meth:`ready` sends nothing, and
+    :meth:`stop` or :meth:`error` remove its documents without a ``nosub`` (an error is
+    logged), as Meteor does.
+
     Attributes:
-        id: The subscription id chosen by the client.
-        name: The publication name.
+        id: The subscription id chosen by the client (``None`` for a universal one).
+        name: The publication name (``None`` for a universal one).
         params: The EJSON-decoded parameters.
     """
 
     def __init__(
-        self, session: Session, sub_id: str, name: str, params: list[Any], handler: PublishHandler
+        self,
+        session: Session,
+        sub_id: str | None,
+        name: str | None,
+        params: list[Any],
+        handler: PublishHandler,
     ) -> None:
         self.id = sub_id
         self.name = name
@@ -62,6 +72,16 @@ class Subscription:
     def session_id(self) -> str:
         """The DDP session id of the connection."""
         return self._session.id
+
+    @property
+    def universal(self) -> bool:
+        """Whether this runs a publication without a name (no ``ready``, no ``nosub``)."""
+        return self.id is None
+
+    @property
+    def bypasses_mergebox(self) -> bool:
+        """Whether this is a stream subscription (events are sent as they come, unmerged)."""
+        return bool(getattr(self._handler, "bypasses_mergebox", False))
 
     @property
     def is_ready(self) -> bool:
@@ -119,7 +139,8 @@ class Subscription:
         if self._deactivated or self._ready:
             return
         self._ready = True
-        self._session.send_ready(self.id)
+        if self.id is not None:
+            self._session.send_ready(self.id)
 
     def error(self, exc: BaseException) -> None:
         """End the subscription with ``exc``: its documents go, then ``nosub`` with the error.
@@ -128,12 +149,12 @@ class Subscription:
         exceptions become ``500 "Internal server error"`` and are logged.
         """
         if not self._deactivated:
-            self._session.stop_subscription(self.id, exc)
+            self._session.stop_subscription(self, exc)
 
     def stop(self) -> None:
         """End the subscription from the server: its documents go, then ``nosub``."""
         if not self._deactivated:
-            self._session.stop_subscription(self.id)
+            self._session.stop_subscription(self)
 
     def on_stop(self, callback: Callable[[], Any]) -> None:
         """Run ``callback()`` when the subscription ends (at once if it already has)."""

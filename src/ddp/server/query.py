@@ -13,7 +13,14 @@ from typing import Any
 from ddp import ejson
 from ddp.exceptions import InvalidSelectorError
 
-__all__ = ["Predicate", "Selector", "apply_modifier", "compile_selector"]
+__all__ = [
+    "Predicate",
+    "Projection",
+    "Selector",
+    "apply_modifier",
+    "compile_projection",
+    "compile_selector",
+]
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 Selector = Mapping[str, Any] | Predicate | str | None
@@ -65,6 +72,38 @@ def compile_selector(selector: Any) -> Predicate:
         return True
 
     return matches
+
+
+Projection = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def compile_projection(fields: Mapping[str, Any] | None) -> Projection:
+    """Compile a top-level field projection into a function over a document's fields.
+
+    Args:
+        fields: ``None`` (every field), ``{"a": 1, "b": 1}`` (only those) or
+            ``{"a": 0}`` (all but those); truthy values include, falsy ones exclude.
+
+    Raises:
+        InvalidSelectorError: inclusion and exclusion mixed, a dotted path, or ``_id``
+            (a document's id is always kept, outside the projection).
+    """
+    if fields is None:
+        return dict
+    if not isinstance(fields, Mapping):
+        raise InvalidSelectorError(f"a projection must be a dict, not {type(fields).__name__}")
+    for key in fields:
+        if not isinstance(key, str) or "." in key or key.startswith("$") or key == "_id":
+            raise InvalidSelectorError(f"unsupported projection key {key!r}")
+    modes = {bool(value) for value in fields.values()}
+    if len(modes) > 1:
+        raise InvalidSelectorError("a projection cannot mix inclusion and exclusion")
+    names = frozenset(fields)
+    if not names:
+        return dict  # Mongo's empty projection: every field
+    if modes == {False}:
+        return lambda doc: {k: v for k, v in doc.items() if k not in names}
+    return lambda doc: {k: v for k, v in doc.items() if k in names}
 
 
 def _parent(doc: dict[str, Any], path: str, *, create: bool) -> tuple[dict[str, Any] | None, str]:

@@ -27,6 +27,7 @@ from ddp.server.monitor import ConnectRecord, DisconnectRecord, Monitor, Receive
 from ddp.server.publication import PublishHandler
 from ddp.server.ratelimit import Kind, RateLimiter
 from ddp.server.session import ConnectionInfo, Session
+from ddp.server.stream import AllowEmit, AllowRead, AllowWrite, ServerStream
 from ddp.server.transport import SockJSTransport, Transport
 
 __all__ = ["SUPPORTED_VERSIONS", "Server"]
@@ -92,15 +93,19 @@ class Server:
         self.sockjs_heartbeat_interval = sockjs_heartbeat_interval
         self._max_size = max_size
         self._compression = compression
-        self.accounts = Accounts(token_lifetime=token_lifetime)
+        self._collections: dict[str, ServerCollection] = {}
+        self._publications: dict[str, PublishHandler] = {}
+        self._universal_publications: list[PublishHandler] = []
+        self._streams: dict[str, ServerStream] = {}
+        self.accounts = Accounts(token_lifetime=token_lifetime, collection=self.collection("users"))
         self.faults = Faults(self)
         self.monitor = Monitor(record_messages=record_messages)
         self._methods: dict[str, MethodHandler] = {
             "login": self.accounts.login,
             "logout": self.accounts.logout,
         }
-        self._publications: dict[str, PublishHandler] = {}
-        self._collections: dict[str, ServerCollection] = {}
+        # Meteor's accounts publish the logged-in user's own document to every connection.
+        self._universal_publications.append(self.accounts.publish_user)
         self._rate_limiter = RateLimiter()
         self._sessions: dict[str, Session] = {}
         self._transports: set[Transport] = set()
@@ -125,8 +130,11 @@ class Server:
             raise TypeError("add_method needs a str name and a callable handler")
         self._methods[name] = handler
 
-    def publish(self, name: str) -> Callable[[F], F]:
-        """Decorator: register ``fn(sub: Subscription, *params)`` as publication ``name``."""
+    def publish(self, name: str | None) -> Callable[[F], F]:
+        """Decorator: register ``fn(sub: Subscription, *params)`` as publication ``name``.
+
+        ``None`` registers a universal publication (see :meth:`add_publication`).
+        """
 
         def register(fn: F) -> F:
             self.add_publication(name, fn)
@@ -134,11 +142,66 @@ class Server:
 
         return register
 
-    def add_publication(self, name: str, handler: PublishHandler) -> None:
-        """Register ``handler(sub, *params)`` (plain or async) as publication ``name``."""
-        if not isinstance(name, str) or not callable(handler):
-            raise TypeError("add_publication needs a str name and a callable handler")
-        self._publications[name] = handler
+    def add_publication(self, name: str | None, handler: PublishHandler) -> None:
+        """Register ``handler(sub, *params)`` (plain or async) as publication ``name``.
+
+        With ``name=None`` the publication is universal, as Meteor's ``publish(null, fn)``:
+        the server runs ``handler(sub)`` for every connection, without being asked, right
+        after ``connected`` (for live connections: at once), and runs it again whenever the
+        connection's user logs in or out. Its ``sub`` has no id: ``ready()`` sends nothing
+        and no ``nosub`` is ever sent. Call it on the server's loop once started.
+        """
+        if not (name is None or isinstance(name, str)) or not callable(handler):
+            raise TypeError("add_publication needs a str name (or None) and a callable handler")
+        if name is not None:
+            self._publications[name] = handler
+            return
+        self._universal_publications.append(handler)
+        for session in list(self._sessions.values()):
+            session.start_universal(handler)
+
+    def stream(
+        self,
+        name: str,
+        *,
+        allow_read: AllowRead | None = None,
+        allow_emit: AllowEmit | None = None,
+        allow_write: AllowWrite | None = None,
+        retransmit_to_self: bool | None = None,
+    ) -> ServerStream:
+        """Return the stream ``name`` (publication ``stream-<name>``), created on first use.
+
+        ``stream.emit(event_name, *args)`` sends an event to the subscribers of that event
+        name, from any thread. Clients may emit through the method ``stream-<name>`` when
+        ``allow_write`` allows it. See :class:`ServerStream` for the hooks and options,
+        which given here replace those of an existing stream.
+
+        Example::
+
+            messages = server.stream("room-messages")
+            messages.emit("GENERAL", {"msg": "hello", "u": {"username": "bot"}})
+        """
+        if not isinstance(name, str) or not name:
+            raise TypeError("a stream needs a non-empty str name")
+        stream = self._streams.get(name)
+        if stream is None:
+            stream = self._streams[name] = ServerStream(self, name)
+            self.add_publication(stream.publication, stream.handler)
+            self.add_method(stream.publication, stream.client_emit)
+        if allow_write is not None:
+            stream.allow_write = allow_write
+        if retransmit_to_self is not None:
+            stream.retransmit_to_self = retransmit_to_self
+        if allow_read is not None:
+            stream.allow_read = allow_read
+        if allow_emit is not None:
+            stream.allow_emit = allow_emit
+        return stream
+
+    @property
+    def streams(self) -> Mapping[str, ServerStream]:
+        """The streams by name (read-only)."""
+        return MappingProxyType(self._streams)
 
     def collection(self, name: str) -> ServerCollection:
         """Return the reactive in-memory collection ``name`` (created on first use)."""

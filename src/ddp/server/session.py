@@ -10,6 +10,11 @@ socket except ping/pong, as Meteor 3.5 does.
 Inbound messages are processed one at a time, in order, by a worker task; ``ping``/``pong``
 and ``disconnect`` are handled at once. A method or publication handler that calls
 ``unblock()`` lets the worker move on while it still runs.
+
+Universal subscriptions (publications without a name) start when the session starts, before
+its first client message is processed, and re-run with the named ones whenever the user
+changes. Stream subscriptions (:class:`ddp.server.ServerStream`) bypass the merge box: their
+events are sent as they are emitted, each one a message of its own.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from ddp.server._util import call_maybe_async, logger, wire_error
 from ddp.server.heartbeat import Heartbeat
 from ddp.server.mergebox import MergeBox, diff_views
 from ddp.server.method import MethodContext, MethodHandler, check_arguments
-from ddp.server.publication import Subscription
+from ddp.server.publication import PublishHandler, Subscription
 
 if TYPE_CHECKING:
     from ddp.server.server import Server
@@ -82,6 +87,11 @@ class Session:
         self._expecting_disconnect = False
         self._destroyed = False
         self._subs: dict[str, Subscription] = {}
+        self._universal: list[Subscription] = []
+        # While subscriptions re-run after a user change: the old ones not yet replaced (a
+        # destroy must stop them too) and whether new universal ones must wait for the re-run.
+        self._replaced: list[Subscription] = []
+        self._rerunning = False
         self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sending = True
@@ -137,6 +147,10 @@ class Session:
         if self._destroyed:
             return
         self._deliver(encode_message(msg), msg.get("msg") not in _UNCOUNTED)
+
+    def send_encoded(self, text: str) -> None:
+        """Send one already encoded, counted message (a stream event: no merge box)."""
+        self._deliver(text, True)
 
     def _deliver(self, text: str, counted: bool) -> None:
         if self._destroyed:
@@ -245,9 +259,11 @@ class Session:
         self._stop_heartbeat()
         if abort and self._transport is not None:
             self._transport.abort()
-        for sub in self._subs.values():
+        for sub in [*self._subs.values(), *self._universal, *self._replaced]:
             sub._deactivate()
         self._subs.clear()
+        self._universal.clear()
+        self._replaced.clear()
         self._worker.cancel()
         self.server._forget_session(self)
 
@@ -299,6 +315,10 @@ class Session:
             logger.error("session %s: task failed", self.id, exc_info=task.exception())
 
     async def _work(self) -> None:
+        # Meteor starts the universal subscriptions right after `connected`, before anything
+        # the client sent is handled.
+        for handler in list(self.server._universal_publications):
+            await self._run_universal(handler)
         while True:
             msg = await self._inbox.get()
             try:
@@ -408,11 +428,37 @@ class Session:
         task = self.spawn(sub._run())
         await self._until_done_or_unblocked(task, sub._unblocked)
 
-    def stop_subscription(self, sub_id: str, error: BaseException | None = None) -> None:
-        """Remove the subscription's documents, then send ``nosub`` (with ``error``).
+    def start_universal(self, handler: PublishHandler) -> None:
+        """Start a universal subscription of ``handler`` (a publication added late)."""
+        if not self._destroyed and not self._rerunning:
+            self.spawn(self._run_universal(handler))
 
-        ``nosub`` is sent even for an unknown id, as Meteor does.
+    async def _run_universal(self, handler: PublishHandler) -> None:
+        if self._destroyed:
+            return
+        sub = Subscription(self, None, None, [], handler)
+        self._universal.append(sub)
+        await sub._run()
+
+    def stop_subscription(
+        self, target: str | Subscription, error: BaseException | None = None
+    ) -> None:
+        """Remove a subscription's documents, then send ``nosub`` (with ``error``).
+
+        ``target`` is a subscription id (``nosub`` is sent even for an unknown one, as
+        Meteor does) or a :class:`Subscription`. A universal subscription gets no ``nosub``;
+        its error is logged.
         """
+        if isinstance(target, Subscription):
+            if target.id is None:
+                self._stop_universal(target, error)
+                return
+            if self._subs.get(target.id) is not target:
+                target._deactivate()  # replaced by a re-run: the client knows only the new one
+                return
+            sub_id = target.id
+        else:
+            sub_id = target
         sub = self._subs.pop(sub_id, None)
         name = None
         if sub is not None:
@@ -423,6 +469,15 @@ class Session:
         if error is not None:
             msg["error"] = wire_error(error, f"from sub {name} id {sub_id}")
         self.send(msg)
+
+    def _stop_universal(self, sub: Subscription, error: BaseException | None) -> None:
+        if sub in self._universal:
+            self._universal.remove(sub)
+        if not sub.stopped:
+            sub._remove_all_documents()
+            sub._deactivate()
+        if error is not None:
+            wire_error(error, "from a universal subscription")  # logs what is not client-safe
 
     # -- login -----------------------------------------------------------------------------
 
@@ -452,16 +507,33 @@ class Session:
             return
         before = self.mergebox.snapshot()
         self._sending = False
+        self._rerunning = True
         self.mergebox = MergeBox(self._send_data)
         old, self._subs = self._subs, {}
-        for sub in old.values():
+        old_universal, self._universal = self._universal, []
+        for sub in old_universal:
             sub._deactivate()
+        for sub in old.values():
+            # A stream keeps delivering until its replacement is registered, so that no
+            # event falls in the gap while other handlers of the re-run are awaited.
+            if not sub.bypasses_mergebox:
+                sub._deactivate()
+        self._replaced = list(old.values())
         try:
             for sub_id, sub in old.items():
+                if self.destroyed:
+                    return
+                sub._deactivate()
+                self._replaced.remove(sub)
                 new = sub._recreate()
                 self._subs[sub_id] = new
                 await new._run()
+            for handler in list(self.server._universal_publications):
+                if self.destroyed:
+                    return
+                await self._run_universal(handler)
         finally:
+            self._rerunning = False
             self._sending = True
             for msg in diff_views(before, self.mergebox.snapshot()):
                 self.send(msg)
