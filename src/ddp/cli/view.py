@@ -57,7 +57,7 @@ class DocumentTable:
 
     def __init__(self, title: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.title = title
-        self.status = "connecting"
+        self.status = "connected"
         self._clock = clock
         self._rows: dict[tuple[str, Any], _Row] = {}
         self._order = 0
