@@ -60,4 +60,4 @@ def test_a_closed_pipe_is_quiet(served: ServerThread) -> None:
         err = proc.stderr.read()
         code = proc.wait(timeout=30)
     assert err == b""
-    assert code == ExitCode.CLOSED_PIPE == 141
+    assert code == 141

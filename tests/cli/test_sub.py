@@ -115,7 +115,8 @@ def _change(op: str, doc_id: str, fields: dict[str, Any] | None = None) -> Colle
 def _text(table: DocumentTable, height: int) -> str:
     console = Console(file=io.StringIO(), width=100, height=height)
     console.print(table.render(height))
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    assert isinstance(console.file, io.StringIO)
+    return console.file.getvalue()
 
 
 def test_the_view_draws_only_the_rows_that_fit() -> None:
