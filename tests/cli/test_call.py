@@ -13,6 +13,8 @@ from ddp.cli.errors import ExitCode
 from ddp.demo import build_demo_server
 from ddp.server import Server, ServerThread, server_in_thread
 
+from .conftest import run_in_terminal
+
 
 def _alice_id(st: ServerThread) -> str:
     user = st.server.accounts.find_user(username="alice")
@@ -30,6 +32,12 @@ def test_the_result_is_printed_as_ejson(served: ServerThread, ddp: Any) -> None:
     printed = ejson.loads(result.out)
     assert printed[0] == 1 and printed[1].year == 1970
     assert printed[2:] == ["word", -2.5, "trueish"]
+
+
+def test_the_result_is_indented_on_a_terminal(served: ServerThread) -> None:
+    code, drawn = run_in_terminal("call", served.url, "echo", "[1]", "2")
+    assert code == 0
+    assert drawn.replace("\r\n", "\n") == "[\n  [\n    1\n  ],\n  2\n]\n"
 
 
 def test_json_output_is_one_compact_line(served: ServerThread, ddp: Any) -> None:

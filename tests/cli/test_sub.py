@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -72,6 +73,29 @@ def test_json_streams_added_changed_removed_and_ready(served: ServerThread) -> N
         }
         assert proc.wait(timeout=30) == 0
         assert proc.stdout.read() == ""
+
+
+def test_a_dropped_connection_is_reported_and_ctrl_c_ends_it(served: ServerThread) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "ddp", "sub", served.url, "items"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        while json.loads(proc.stdout.readline())["msg"] != "ready":
+            pass
+        served.call(served.server.faults.drop_all)
+        statuses = []
+        while not statuses or statuses[-1] != "CONNECTED":
+            event = json.loads(proc.stdout.readline())
+            assert event["msg"] == "status"  # the same documents: nothing to report
+            statuses.append(event["status"])
+        assert statuses[0] == "RECONNECTING"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+        assert proc.stderr.read() == "ddp: interrupted\n"
 
 
 def test_count_ends_it(served: ServerThread, ddp: Any) -> None:
