@@ -2,9 +2,10 @@
 
 :func:`demo_server` builds the server that ``ddp serve`` runs by default: a user ``alice``
 (password ``secret``), a collection ``items`` published as ``items`` (an optional argument
-limits it to the newest N), and the methods ``add(a, b)``, ``echo(*args)``,
-``items.insert(text)`` and ``items.complete(text)`` (both need a login),
-``items.remove(id)`` and ``sleep(seconds)``.
+limits it to the N newest at the time of subscribing), and the methods ``add(a, b)``,
+``echo(*args)`` (its argument, or the list of them), ``items.insert(text)`` (or
+``{"text": ...}``) and ``items.complete(text)`` (both need a login), ``items.remove(id)``
+and ``sleep(seconds)`` (at most 60).
 
 :func:`run_demo` starts that server on a free loopback port, then shows what the client
 does: login, calls, a typed error, a subscription and a live query changing as calls are
@@ -53,9 +54,12 @@ def build_demo_server(server: Server) -> None:
         return args[0] if len(args) == 1 else list(args)
 
     @server.method("items.insert")
-    def insert(ctx: MethodContext, text: str) -> str:
+    def insert(ctx: MethodContext, item: str | dict[str, Any]) -> str:
         if ctx.user_id is None:
             raise MethodError(403, "Log in first", {"method": "items.insert"})
+        text = item.get("text") if isinstance(item, dict) else item
+        if not isinstance(text, str):
+            raise MethodError(400, "Match failed", {"expected": "a text or {text}"})
         doc = {"text": text, "done": False, "createdAt": datetime.now(UTC), "owner": ctx.user_id}
         return str(items.insert(doc))
 

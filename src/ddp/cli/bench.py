@@ -189,7 +189,14 @@ def _table(summary: dict[str, Any], method: str | None, publication: str | None)
     show_default=True,
     help="The method's arguments, as an EJSON array.",
 )
-@click.option("--clients", "-c", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--clients",
+    "-c",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Concurrent clients, each with its own connection.",
+)
 @click.option(
     "--calls",
     "-n",

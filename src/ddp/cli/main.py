@@ -65,38 +65,45 @@ def _fail(message: str, code: ExitCode, command: str) -> int:
     return int(code)
 
 
-def main(argv: Sequence[str] | None = None, prog_name: str = "ddp") -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    prog_name: str = "ddp",
+    command: click.Command | None = None,
+) -> int:
     """Run the ``ddp`` command line with ``argv`` (default ``sys.argv[1:]``); return the
-    exit status instead of exiting, so it can be called in-process."""
+    exit status instead of exiting, so it can be called in-process.
+
+    ``command`` runs one command on its own (``python -m ddp.server`` is ``serve``)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    command = prog_name
+    where = prog_name
     try:
         # Not cli.main(): it turns a closed pipe into exit status 1; we report 141, quietly.
-        with cli.make_context(prog_name, args) as ctx:
-            result = cli.invoke(ctx)
+        top = cli if command is None else command
+        with top.make_context(prog_name, args) as ctx:
+            result = top.invoke(ctx)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:
         if exc.ctx is not None:
-            command = exc.ctx.command_path
-            hint = f" (see '{command} --help')"
+            where = exc.ctx.command_path
+            hint = f" (see '{where} --help')"
         else:
             hint = ""
-        return _fail(exc.format_message() + hint, ExitCode.USAGE, command)
+        return _fail(exc.format_message() + hint, ExitCode.USAGE, where)
     except click.ClickException as exc:
-        return _fail(exc.format_message(), ExitCode.USAGE, command)
+        return _fail(exc.format_message(), ExitCode.USAGE, where)
     except CLIError as exc:
-        return _fail(exc.message, exc.code, command)
+        return _fail(exc.message, exc.code, where)
     except DDPError as exc:
         error = describe(exc)
-        return _fail(error.message, error.code, command)
+        return _fail(error.message, error.code, where)
     except (KeyboardInterrupt, click.Abort):
-        return _fail("interrupted", ExitCode.INTERRUPTED, command)
+        return _fail("interrupted", ExitCode.INTERRUPTED, where)
     except BrokenPipeError:
         _quiet_stdout()
         return int(ExitCode.CLOSED_PIPE)
     except Exception as exc:  # a bug: still one line, no traceback (-v logs have the rest)
-        return _fail(f"internal error: {type(exc).__name__}: {exc}", ExitCode.INTERNAL, command)
+        return _fail(f"internal error: {type(exc).__name__}: {exc}", ExitCode.INTERNAL, where)
     try:
         sys.stdout.flush()
     except BrokenPipeError:

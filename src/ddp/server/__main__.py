@@ -3,5 +3,6 @@
 import sys
 
 from ddp.cli.main import main
+from ddp.cli.serve import serve
 
-sys.exit(main(["serve", *sys.argv[1:]], prog_name="python -m ddp.server"))
+sys.exit(main(prog_name="python -m ddp.server", command=serve))
