@@ -106,6 +106,7 @@ def run_demo(
     out: Callable[[str], Any] = print,
     *,
     on_changes: Callable[[Sequence[CollectionChange]], Any] | None = None,
+    on_status: Callable[[str], Any] | None = None,
     pace: float = 0.0,
 ) -> None:
     """Run the demo, narrating through ``out``.
@@ -114,6 +115,7 @@ def run_demo(
         out: Called with each line of narration.
         on_changes: Called with every batch of changes to the client's cache (on the
             client's callback thread), to show the subscription live.
+        on_status: Called with the connection's status (``"reconnecting"``...) as it changes.
         pace: Seconds to pause after each step, so that a person can follow (0 in CI).
     """
 
@@ -129,6 +131,9 @@ def run_demo(
         with Client(st.url) as client:
             if on_changes is not None:
                 client.on_collection_change(on_changes)
+            if on_status is not None:
+                report = on_status
+                client.on_status(lambda change: report(change.new.name.lower()))
             step(f"connected: session {client.session}, DDP version {client.version}")
             login = client.login(user=DEMO_USER, password=DEMO_PASSWORD)
             step(f"logged in as {login.id} (token expires {login.token_expires:%Y-%m-%d})")

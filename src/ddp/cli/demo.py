@@ -47,6 +47,10 @@ class _LiveDemo:
         with self._lock:
             self._table.apply(changes)
 
+    def status(self, status: str) -> None:
+        with self._lock:
+            self._table.status = status
+
     def __rich__(self) -> Any:
         from rich.console import Group
         from rich.panel import Panel
@@ -89,5 +93,7 @@ def demo(fast: bool) -> int:
 
     view = _LiveDemo()
     with Live(view, console=view.console, refresh_per_second=8):
-        run_demo(view.out, on_changes=view.changes, pace=0.0 if fast else _PACE)
+        run_demo(
+            view.out, on_changes=view.changes, on_status=view.status, pace=0.0 if fast else _PACE
+        )
     return 0
