@@ -28,6 +28,10 @@ def bare_factory() -> Server:
     return Server(port=0)
 
 
+def broken_factory() -> Server:
+    raise RuntimeError("boom")
+
+
 def not_a_server() -> str:
     return "nope"
 

@@ -87,7 +87,7 @@ def test_a_dropped_connection_is_reported_and_ctrl_c_ends_it(served: ServerThrea
         while json.loads(proc.stdout.readline())["msg"] != "ready":
             pass
         served.call(served.server.faults.drop_all)
-        statuses = []
+        statuses: list[str] = []
         while not statuses or statuses[-1] != "CONNECTED":
             event = json.loads(proc.stdout.readline())
             assert event["msg"] == "status"  # the same documents: nothing to report

@@ -57,7 +57,12 @@ def load_server(target: str, host: str | None, port: int | None) -> Server:
     if not callable(obj):
         raise CLIError(f"{target} is neither a Server nor a factory", ExitCode.USAGE)
     kwargs = _address(obj, host, port, target)
-    server = obj(**kwargs)
+    try:
+        server = obj(**kwargs)
+    except Exception as exc:
+        raise CLIError(
+            f"{target}() raised {type(exc).__name__}: {exc}", ExitCode.INTERNAL
+        ) from None
     if not isinstance(server, Server):
         raise CLIError(
             f"{target}() returned {type(server).__name__}, not a ddp.server.Server",
