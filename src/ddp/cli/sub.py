@@ -83,25 +83,30 @@ class _LiveSink:
         self._table = DocumentTable(title)
         self._live = Live(console=self._console, auto_refresh=False, transient=False)
         self._live.start()
-        self._dirty = True
+        self._drawn_at = 0.0
 
     def changes(self, changes: Sequence[CollectionChange]) -> None:
         self._table.apply(changes)
-        self._dirty = True
 
     def note(self, message: dict[str, Any]) -> None:
         if message["msg"] == "status":
             self._table.status = str(message["status"]).lower()
         elif message["msg"] == "ready":
             self._table.status = "ready"
-        self._dirty = True
 
     def tick(self) -> None:
-        # Redrawn on every tick while highlights fade; cheap, as only visible rows are built.
+        # At most a few redraws a second however fast changes come (and while highlights
+        # fade); each is cheap, as only the visible rows are built.
+        now = time.monotonic()
+        if now - self._drawn_at >= _REFRESH:
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        self._drawn_at = now
         self._live.update(self._table.render(self._console.size.height), refresh=True)
 
     def close(self) -> None:
-        self.tick()
+        self._draw(time.monotonic())
         self._live.stop()
 
 
@@ -166,6 +171,7 @@ async def _follow(
                         return 0
                 else:
                     sink.note(item)
+                sink.tick()
         finally:
             ready_task.cancel()
             sink.close()
