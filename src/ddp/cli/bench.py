@@ -9,6 +9,8 @@ subscription is ready and the ingest rate in documents per second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import math
 import sys
 import time
@@ -149,6 +151,10 @@ async def _run(
     return result
 
 
+def _ignore(count: int) -> None:
+    """No progress bar to advance."""
+
+
 def _table(summary: dict[str, Any], method: str | None, publication: str | None) -> Any:
     from rich.table import Table
 
@@ -235,45 +241,39 @@ def bench(
     if method is None:
         calls = 0  # --publication alone measures the subscriptions only
     show = not as_json and sys.stdout.isatty()
-    progress_cm: Any = None
-    advance: Callable[[int], None] = lambda n: None  # noqa: E731
+    progress: Any = contextlib.nullcontext()
+    advance: Callable[[int], None] = _ignore
     if show and calls:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-        progress_cm = Progress(
+        progress = Progress(
             "[progress.description]{task.description}",
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             transient=True,
         )
-        task_id = progress_cm.add_task(f"{clients} clients calling {method}", total=calls)
-
-        def advance(n: int) -> None:
-            progress_cm.advance(task_id, n)
-
-    coro = _run(
-        connection,
-        clients=clients,
-        calls=calls,
-        method=method,
-        params=params,
-        publication=publication,
-        timeout=timeout,
-        advance=advance,
-    )
-    if progress_cm is not None:
-        with progress_cm:
-            result = asyncio.run(coro)
-    else:
-        result = asyncio.run(coro)
+        advance = functools.partial(
+            progress.advance, progress.add_task(f"{clients} clients calling {method}", total=calls)
+        )
+    with progress:
+        result = asyncio.run(
+            _run(
+                connection,
+                clients=clients,
+                calls=calls,
+                method=method,
+                params=params,
+                publication=publication,
+                timeout=timeout,
+                advance=advance,
+            )
+        )
     summary = result.summary()
     if show:
         from rich.console import Console
 
         Console().print(_table(summary, method, publication))
-        if result.first_error:
-            Console(stderr=True).print(f"first error: {result.first_error}", markup=False)
     else:
         write_line(ejson.dumps(summary))
     if result.errors:
