@@ -35,6 +35,11 @@ def test_python_dash_m_ddp_shows_every_command() -> None:
         assert command in done.stdout
 
 
+def test_a_bare_ddp_shows_the_help(ddp: Any) -> None:
+    result = ddp()
+    assert result.code == 0 and "Commands:" in result.out and result.err == ""
+
+
 @pytest.mark.parametrize(
     "args",
     [("nope",), ("call",), ("call", "localhost:3000"), ("ping", "x", "-c", "0"), ("call", "--bad")],

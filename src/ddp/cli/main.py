@@ -84,6 +84,10 @@ def main(
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:
+        if exc.ctx is not None and not args:
+            # A bare `ddp` is a request for help, not a mistake.
+            click.echo(exc.ctx.get_help())
+            return 0
         if exc.ctx is not None:
             where = exc.ctx.command_path
             hint = f" (see '{where} --help')"
