@@ -1,80 +1,163 @@
-"""``ddp demo``: a local DDP server and the blocking client, end to end, in a few seconds.
+"""``ddp demo`` and ``ddp serve``'s default server: the client and the test server at work.
 
-It starts :class:`ddp.server.Server` on a free loopback port, then shows what the client does:
-login, a method call, a typed error, a subscription with a live query, a change pushed by the
-server, a dropped connection survived (re-login, same data, no flicker), and the statistics.
+:func:`demo_server` builds the server that ``ddp serve`` runs by default: a user ``alice``
+(password ``secret``), a collection ``items`` published as ``items`` (an optional argument
+limits it to the N newest at the time of subscribing), and the methods ``add(a, b)``,
+``echo(*args)`` (its argument, or the list of them), ``items.insert(text)`` (or
+``{"text": ...}``) and ``items.complete(text)`` (both need a login), ``items.remove(id)``
+and ``sleep(seconds)`` (at most 60).
+
+:func:`run_demo` starts that server on a free loopback port, then shows what the client
+does: login, calls, a typed error, a subscription and a live query changing as calls are
+made, the connection dropped (the session resumes) and the server restarted (a new session:
+logged in again, a call made meanwhile goes through, no flicker), and the statistics.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ddp.collection import CollectionChange
 from ddp.events import Connected
 from ddp.exceptions import DDPTimeoutError, MethodError
 from ddp.server import MethodContext, Server, Subscription, server_in_thread
 from ddp.sync import Client
 
-__all__ = ["build_demo_server", "run_demo"]
+__all__ = ["DEMO_PASSWORD", "DEMO_USER", "build_demo_server", "demo_server", "run_demo"]
+
+DEMO_USER = "alice"
+"""The demo server's user."""
+DEMO_PASSWORD = "secret"
+"""Her password."""
+
+_WAIT = 10.0
 
 
 def build_demo_server(server: Server) -> None:
     """Install the demo's user, collection, methods and publication on ``server``."""
-    server.accounts.add_user("alice", "secret")
-    tasks = server.collection("tasks")
+    server.accounts.add_user(DEMO_USER, DEMO_PASSWORD)
+    items = server.collection("items")
     for text in ("write the README", "port the minimongo tests", "ship it"):
-        tasks.insert({"text": text, "done": False, "createdAt": datetime.now(UTC)})
+        items.insert({"text": text, "done": False, "createdAt": datetime.now(UTC)})
 
     @server.method("add")
     def add(ctx: MethodContext, a: float, b: float) -> float:
         return a + b
 
-    @server.method("tasks.complete")
+    @server.method("echo")
+    def echo(ctx: MethodContext, *args: Any) -> Any:
+        return args[0] if len(args) == 1 else list(args)
+
+    @server.method("items.insert")
+    def insert(ctx: MethodContext, item: str | dict[str, Any]) -> str:
+        if ctx.user_id is None:
+            raise MethodError(403, "Log in first", {"method": "items.insert"})
+        text = item.get("text") if isinstance(item, dict) else item
+        if not isinstance(text, str):
+            raise MethodError(400, "Match failed", {"expected": "a text or {text}"})
+        doc = {"text": text, "done": False, "createdAt": datetime.now(UTC), "owner": ctx.user_id}
+        return str(items.insert(doc))
+
+    @server.method("items.complete")
     def complete(ctx: MethodContext, text: str) -> int:
         if ctx.user_id is None:
-            raise MethodError(403, "Log in first")
-        return tasks.update({"text": text}, {"$set": {"done": True}})
+            raise MethodError(403, "Log in first", {"method": "items.complete"})
+        return items.update({"text": text}, {"$set": {"done": True}})
 
-    @server.publish("tasks")
-    def publish_tasks(sub: Subscription) -> Any:
-        return tasks.find()
+    @server.method("items.remove")
+    def remove(ctx: MethodContext, item_id: str) -> int:
+        return items.remove(item_id)
+
+    @server.method("sleep")
+    async def sleep(ctx: MethodContext, seconds: float) -> float:
+        ctx.unblock()  # later calls of the connection run meanwhile
+        await asyncio.sleep(min(max(float(seconds), 0.0), 60.0))
+        return seconds
+
+    @server.publish("items")
+    def publish_items(sub: Subscription, limit: int | None = None) -> Any:
+        if limit is None:
+            return items.find()
+        # The newest `limit` items; the selector is a predicate over the current documents.
+        newest = sorted(items.find().fetch(), key=lambda d: d["createdAt"], reverse=True)
+        keep = {doc["_id"] for doc in newest[: max(0, int(limit))]}
+        return items.find(lambda doc: doc["_id"] in keep)
+
+
+def demo_server(host: str = "127.0.0.1", port: int = 0) -> Server:
+    """Return the demo server (not started), listening on ``host``:``port``."""
+    # The demo records nothing: `ddp serve` may run for days.
+    server = Server(host, port, record_messages=False)
+    build_demo_server(server)
+    return server
 
 
 def _wait(event: threading.Event, what: str) -> None:
-    if not event.wait(10):
-        raise DDPTimeoutError(f"demo: {what} did not happen within 10 s")
+    if not event.wait(_WAIT):
+        raise DDPTimeoutError(f"demo: {what} did not happen within {_WAIT:.0f} s")
 
 
-def run_demo(out: Callable[[str], Any] = print) -> None:
-    """Run the demo, writing its narration through ``out``."""
-    server = Server(heartbeat_interval=0)
+def run_demo(
+    out: Callable[[str], Any] = print,
+    *,
+    on_changes: Callable[[Sequence[CollectionChange]], Any] | None = None,
+    on_status: Callable[[str], Any] | None = None,
+    pace: float = 0.0,
+) -> None:
+    """Run the demo, narrating through ``out``.
+
+    Args:
+        out: Called with each line of narration.
+        on_changes: Called with every batch of changes to the client's cache (on the
+            client's callback thread), to show the subscription live.
+        on_status: Called with the connection's status (``"reconnecting"``...) as it changes.
+        pace: Seconds to pause after each step, so that a person can follow (0 in CI).
+    """
+
+    def step(text: str) -> None:
+        out(text)
+        if pace:
+            time.sleep(pace)  # for the reader's eyes only; nothing waits on it
+
+    server = Server(heartbeat_interval=0, record_messages=False)
     build_demo_server(server)
     with server_in_thread(server) as st:
-        out(f"server listening on {st.url}")
+        step(f"server listening on {st.url}")
         with Client(st.url) as client:
-            out(f"connected: session {client.session}, DDP version {client.version}")
-            login = client.login(user="alice", password="secret")
-            out(f"logged in as {login.id} (token expires {login.token_expires:%Y-%m-%d})")
-            out(f"add(2, 40) = {client.call('add', 2, 40)}")
+            if on_changes is not None:
+                client.on_collection_change(on_changes)
+            if on_status is not None:
+                report = on_status
+                client.on_status(lambda change: report(change.new.name.lower()))
+            step(f"connected: session {client.session}, DDP version {client.version}")
+            login = client.login(user=DEMO_USER, password=DEMO_PASSWORD)
+            step(f"logged in as {login.id} (token expires {login.token_expires:%Y-%m-%d})")
+            step(f"add(2, 40) = {client.call('add', 2, 40)}")
             try:
                 client.call("no.such.method")
             except MethodError as exc:
-                out(f"no.such.method raised {type(exc).__name__}: {exc}")
+                step(f"no.such.method raised {type(exc).__name__}: {exc}")
 
-            sub = client.subscribe("tasks")
-            tasks = client.collection("tasks")
-            out(f"subscription ready: {tasks.count()} tasks")
-            changed = threading.Event()
+            sub = client.subscribe("items")
+            items = client.collection("items")
+            step(f"subscription ready: {items.count()} items")
+            done = threading.Event()
 
             def on_removed(doc_id: Any) -> None:
-                out(f"  live query: task {doc_id} is done")
-                changed.set()
+                out(f"  live query: item {doc_id} is done")
+                done.set()
 
-            handle = tasks.find({"done": False}).observe_changes(removed=on_removed)
-            client.call("tasks.complete", "ship it")
-            _wait(changed, "the live query")
+            handle = items.find({"done": False}).observe_changes(removed=on_removed)
+            client.go("items.insert", "try ddp watch").data_visible(_WAIT)
+            step("items.insert('try ddp watch'): the new item is in the cache")
+            client.call("items.complete", "ship it")
+            _wait(done, "the live query")
+            step("items.complete('ship it'): the live query saw it leave")
 
             reconnects: list[Connected] = []
             reconnected = threading.Event()
@@ -92,16 +175,28 @@ def run_demo(out: Callable[[str], Any] = print) -> None:
                 reconnected.clear()
                 st.call(fault)
                 out(f"{what} ...")
+                # Made while the connection is down: queued, and sent once it is back.
+                pending = client.go("items.insert", f"written during: {what.split()[1]}")
                 _wait(reconnected, "the reconnect")
-                sub.ready(timeout=10)
+                pending.data_visible(_WAIT)
+                sub.ready(timeout=_WAIT)
                 how = (
                     "session resumed" if reconnects[-1].resumed else "new session, logged in again"
                 )
-                out(
+                step(
                     f"  reconnected ({how}): user {client.user_id}, "
-                    f"{tasks.find({'done': False}).count()} open tasks, no flicker"
+                    f"{items.find({'done': False}).count()} open items, the call made "
+                    "meanwhile went through, no flicker"
                 )
-            out(f"ping: {client.ping() * 1000:.2f} ms")
+            first = items.find_one({"done": True})
+            if first is not None:
+                client.go("items.remove", first["_id"]).data_visible(_WAIT)
+                step(f"items.remove: {first['text']!r} is gone")
+            step(f"ping: {client.ping() * 1000:.2f} ms")
             handle.stop()
-            out(f"stats: {client.stats()}")
+            stats = client.stats()
+            out(
+                f"stats: {stats.total_reads.ops} frames read, {stats.total_writes.ops} written, "
+                f"{stats.reconnects} reconnects, methods {stats.methods}"
+            )
     out("done.")
