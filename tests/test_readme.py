@@ -1,8 +1,8 @@
 """The README's Python examples, run as written against a real ``ddp.server``.
 
 Each ```` ```python ```` block of README.md is run in a fresh namespace. Blocks that talk to
-``http://localhost:3000`` (where the README tells readers to run ``ddp serve --port 3000``)
-are pointed at a server on a free port, started in a thread with what ``ddp serve`` offers.
+``http://localhost:3000`` (where the README tells readers to run ``ddp serve``) are pointed
+at a server on a free port, started in a thread with what ``ddp serve`` offers.
 A block that defines ``async def test_...`` is a test for the reader to copy: it is run too.
 """
 
@@ -31,29 +31,30 @@ def _blocks() -> list[str]:
 
 
 def _install_demo(server: Server) -> None:
-    # What the README says `ddp serve` offers: keep it in step with ddp/demo.py.
+    # What the README says `ddp serve` offers (a subset of ddp.demo.build_demo_server).
     server.accounts.add_user("alice", "secret")
-    tasks = server.collection("tasks")
+    items = server.collection("items")
     for text in ("write the README", "port the minimongo tests", "ship it"):
-        tasks.insert({"text": text, "done": False, "createdAt": datetime.now(UTC)})
+        items.insert({"text": text, "done": False, "createdAt": datetime.now(UTC)})
 
     @server.method("add")
     def add(ctx: MethodContext, a: float, b: float) -> float:
         return a + b
 
     @server.method("echo")
-    def echo(ctx: MethodContext, value: Any) -> Any:
-        return value
+    def echo(ctx: MethodContext, *args: Any) -> Any:
+        return args[0] if len(args) == 1 else list(args)
 
-    @server.method("tasks.insert")
-    def insert(ctx: MethodContext, doc: dict[str, Any]) -> Any:
+    @server.method("items.insert")
+    def insert(ctx: MethodContext, text: str) -> str:
         if ctx.user_id is None:
             raise MethodError(403, "Log in first")
-        return tasks.insert({**doc, "done": False, "createdAt": datetime.now(UTC)})
+        doc = {"text": text, "done": False, "createdAt": datetime.now(UTC), "owner": ctx.user_id}
+        return str(items.insert(doc))
 
-    @server.publish("tasks")
-    def publish_tasks(sub: Subscription) -> Any:
-        return tasks.find()
+    @server.publish("items")
+    def publish_items(sub: Subscription) -> Any:
+        return items.find()
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_readme_has_the_examples_this_file_runs() -> None:
     blocks = _blocks()
     assert len(blocks) >= 4
     assert sum(README_URL in block for block in blocks) >= 3
-    assert "ddp serve --port 3000" in README.read_text(encoding="utf-8")
+    assert "`ddp serve`" in README.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("index", range(len(_blocks())))
