@@ -1,0 +1,98 @@
+"""The README's Python examples, run as written against a real ``ddp.server``.
+
+Each ```` ```python ```` block of README.md is run in a fresh namespace. Blocks that talk to
+``http://localhost:3000`` (where the README tells readers to run ``ddp serve``) are pointed
+at a server on a free port, started in a thread with what ``ddp serve`` offers.
+A block that defines ``async def test_...`` is a test for the reader to copy: it is run too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ddp.exceptions import MethodError
+from ddp.server import MethodContext, Server, ServerThread, Subscription, server_in_thread
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+README_URL = "http://localhost:3000"
+
+_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
+
+
+def _blocks() -> list[str]:
+    return _BLOCK.findall(README.read_text(encoding="utf-8"))
+
+
+def _install_demo(server: Server) -> None:
+    # What the README says `ddp serve` offers (a subset of ddp.demo.build_demo_server).
+    server.accounts.add_user("alice", "secret")
+    items = server.collection("items")
+    for text in ("write the README", "port the minimongo tests", "ship it"):
+        items.insert({"text": text, "done": False, "createdAt": datetime.now(UTC)})
+
+    @server.method("add")
+    def add(ctx: MethodContext, a: float, b: float) -> float:
+        return a + b
+
+    @server.method("echo")
+    def echo(ctx: MethodContext, *args: Any) -> Any:
+        return args[0] if len(args) == 1 else list(args)
+
+    @server.method("items.insert")
+    def insert(ctx: MethodContext, text: str) -> str:
+        if ctx.user_id is None:
+            raise MethodError(403, "Log in first")
+        doc = {"text": text, "done": False, "createdAt": datetime.now(UTC), "owner": ctx.user_id}
+        return str(items.insert(doc))
+
+    @server.publish("items")
+    def publish_items(sub: Subscription) -> Any:
+        return items.find()
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[ServerThread]:
+    server = Server(heartbeat_interval=0)
+    _install_demo(server)
+    with server_in_thread(server) as thread:
+        yield thread
+
+
+def _run(source: str, url: str) -> dict[str, Any]:
+    namespace: dict[str, Any] = {"__name__": "readme"}
+    exec(compile(source.replace(README_URL, url), str(README), "exec"), namespace)
+    return namespace
+
+
+def test_readme_has_the_examples_this_file_runs() -> None:
+    blocks = _blocks()
+    assert len(blocks) >= 4
+    assert sum(README_URL in block for block in blocks) >= 3
+    assert "`ddp serve`" in README.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("index", range(len(_blocks())))
+def test_readme_example_runs(
+    index: int, demo: ServerThread, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _blocks()[index]
+    namespace = _run(source, demo.url)
+    tests = [fn for name, fn in namespace.items() if name.startswith("test_") and callable(fn)]
+    for test in tests:
+        asyncio.run(test())
+    out = capsys.readouterr().out
+    # The printed results the README's comments promise.
+    lines = out.splitlines()
+    if 'client.login(user="alice"' in source:
+        assert lines[0] == "42"
+        assert sum(line.startswith("added ") for line in lines) == 4  # 3 tasks, then "hi"
+    if "asyncio.run(main())" in source:
+        assert lines[0] == "hi"
+        assert lines[-1].startswith("SubscriptionReady(")
