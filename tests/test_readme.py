@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ddp.exceptions import MethodError
-from ddp.server import MethodContext, Server, ServerThread, Subscription, server_in_thread
+from ddp.demo import build_demo_server
+from ddp.server import Server, ServerThread, server_in_thread
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 README_URL = "http://localhost:3000"
@@ -30,37 +29,10 @@ def _blocks() -> list[str]:
     return _BLOCK.findall(README.read_text(encoding="utf-8"))
 
 
-def _install_demo(server: Server) -> None:
-    # What the README says `ddp serve` offers (a subset of ddp.demo.build_demo_server).
-    server.accounts.add_user("alice", "secret")
-    items = server.collection("items")
-    for text in ("write the README", "port the minimongo tests", "ship it"):
-        items.insert({"text": text, "done": False, "createdAt": datetime.now(UTC)})
-
-    @server.method("add")
-    def add(ctx: MethodContext, a: float, b: float) -> float:
-        return a + b
-
-    @server.method("echo")
-    def echo(ctx: MethodContext, *args: Any) -> Any:
-        return args[0] if len(args) == 1 else list(args)
-
-    @server.method("items.insert")
-    def insert(ctx: MethodContext, text: str) -> str:
-        if ctx.user_id is None:
-            raise MethodError(403, "Log in first")
-        doc = {"text": text, "done": False, "createdAt": datetime.now(UTC), "owner": ctx.user_id}
-        return str(items.insert(doc))
-
-    @server.publish("items")
-    def publish_items(sub: Subscription) -> Any:
-        return items.find()
-
-
 @pytest.fixture(scope="module")
 def demo() -> Iterator[ServerThread]:
     server = Server(heartbeat_interval=0)
-    _install_demo(server)
+    build_demo_server(server)  # what `ddp serve` runs
     with server_in_thread(server) as thread:
         yield thread
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ddp.asyncio import AsyncClient
     from ddp.sync import Client
 
-__version__ = "0.1.0"
+from ddp._version import __version__
 
 __all__ = [
     "AsyncClient",
