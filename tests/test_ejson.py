@@ -686,7 +686,7 @@ def test_texts_as_deep_as_max_depth_round_trip():
 @pytest.mark.parametrize("levels", [ejson.MAX_DEPTH + 1, 300, 1024, 5000])
 def test_texts_deeper_than_max_depth_are_refused_both_ways(levels):
     text = "[" * levels + "]" * levels
-    with pytest.raises(EJSONError, match=f"deeper than {ejson.MAX_DEPTH}|invalid JSON"):
+    with pytest.raises(EJSONError, match=rf"deeper than {ejson.MAX_DEPTH}|invalid JSON"):
         ejson.loads(text)
     with pytest.raises(EJSONError, match="deep"):
         ejson.dumps(nested(levels - 1, []))
@@ -703,7 +703,7 @@ def test_brackets_inside_strings_are_not_nesting():
     text = ejson.dumps(["[{" * 500])
     assert ejson.loads(text) == ["[{" * 500]
     assert not ejson.exceeds_max_depth(text)
-    tricky = '["\\\"[[[[", ' + "[" * 3 + "]" * 3 + "]"
+    tricky = '["\\"[[[[", ' + "[" * 3 + "]" * 3 + "]"
     assert ejson.exceeds_max_depth(tricky, limit=3)
     assert not ejson.exceeds_max_depth(tricky, limit=4)
 

@@ -182,9 +182,9 @@ def test_a_frame_as_deep_as_the_limit_is_read():
 
 @pytest.mark.parametrize("levels", [ejson.MAX_DEPTH + 1, 255, 1024, 1025, 100_000])
 def test_a_frame_deeper_than_the_limit_is_a_protocol_error(levels):
-    with pytest.raises(ProtocolError, match="deeper than 128|not valid JSON"):
+    with pytest.raises(ProtocolError, match=r"deeper than 128|not valid JSON"):
         parse_message(deep_added(levels))
-    with pytest.raises(ProtocolError, match="deeper than 128|not valid JSON"):
+    with pytest.raises(ProtocolError, match=r"deeper than 128|not valid JSON"):
         parse_message(deep_added(levels).encode())
 
 

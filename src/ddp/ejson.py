@@ -934,10 +934,7 @@ def _equals(a: Any, b: Any, key_order_sensitive: bool) -> bool:
         return (
             isinstance(b, list | tuple)
             and len(a) == len(b)
-            and all(
-                _equals(x, y, key_order_sensitive)
-                for x, y in zip(a, b, strict=True)
-            )
+            and all(_equals(x, y, key_order_sensitive) for x, y in zip(a, b, strict=True))
         )
     if isinstance(a, datetime):
         return isinstance(b, datetime) and _date_to_ms(a) == _date_to_ms(b)

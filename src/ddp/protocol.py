@@ -145,6 +145,16 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from ddp._phase import (
+    DOOMED,
+    ESTABLISHED,
+    STATUS,
+    TERMINAL,
+    TRANSPORT_OPEN,
+    Phase,
+    Trigger,
+    next_phase,
+)
 from ddp.auth import resume_login_params
 from ddp.backoff import Backoff
 from ddp.events import (
@@ -192,6 +202,7 @@ _FRAME_EXCERPT = 300
 _PRE1 = "pre1"
 _NO_EVENTS: tuple[Event, ...] = ()
 _DISCONNECT_FRAME = encode_message({"msg": "disconnect"})
+_ALREADY_CONNECTED = "Already connected"  # Meteor's `error` reason for a repeated `connect`
 RESUME_BARRIER = "ddp-client/resume-barrier"
 """The publication name of the ordering barrier sent after a resumed session (see the theory
 of operation). No server publishes it: Meteor answers ``nosub`` 404, in order."""
@@ -337,25 +348,20 @@ class ClientProtocol:
         self._jitter: Callable[[], float] = random or _random.random
         self._method_ids = MethodIdCounter()
 
-        # -- connection state
-        self._status = Status.DISCONNECTED
-        self._closed = False  # close() was called
-        self._failed = False  # gave up for good
+        # -- connection state (the phase and its table: ddp._phase)
+        self._phase = Phase.IDLE
         self._failure: DDPError | None = None  # why it gave up
-        self._dead = False  # closed or failed: inbound frames are ignored
-        self._dialing = False
-        self._transport_open = False
-        self._connected = False  # `connected` arrived on the current transport
-        self._closing = False  # TransportShouldClose emitted for the current transport
         self._session: str | None = None
         self._had_session = False
+        self._offer_resumption = True  # until the server refuses a resuming `connect`
+        self._offered_session: str | None = None  # the session the last `connect` offered
         self._version: str | None = None
         self._proposal = self._versions[0]
+        self._proposed: set[str] = set()  # versions proposed since the last `connected`
         self._received_count = 0
         self._count_offered = 0
         self._attempts = 0
-        self._immediate = False
-        self._heartbeats = False
+        self._immediate = False  # the next retry comes at once, uncounted
         self._last_inbound = 0.0
         # A heartbeat ping is outstanding while it is newer than the last inbound frame, so
         # the hot path only has to record when each frame arrived.
@@ -409,7 +415,7 @@ class ClientProtocol:
     @property
     def status(self) -> Status:
         """The current connection status."""
-        return self._status
+        return STATUS[self._phase]
 
     @property
     def session(self) -> str | None:
@@ -457,6 +463,15 @@ class ClientProtocol:
         return self._attempts
 
     @property
+    def offers_resumption(self) -> bool:
+        """Whether the next ``connect`` may offer to resume the session.
+
+        ``False`` once the server has refused a resuming ``connect`` with an ``error``
+        (strict servers older than Meteor 3.5 do): the core then never offers it again.
+        """
+        return self._offer_resumption
+
+    @property
     def resume_token(self) -> str | None:
         """The resume token the core logs in with after a new session, if any."""
         return self._resume_token
@@ -468,58 +483,45 @@ class ClientProtocol:
         Raises:
             InvalidStateError: The client was closed or has failed for good.
         """
-        if self._closed or self._failed:
-            raise InvalidStateError("the client is closed" if self._closed else "the client failed")
-        self._dialing = True
+        if self._phase in TERMINAL:
+            raise InvalidStateError(
+                "the client is closed" if self._closed() else "the client failed"
+            )
         self._immediate = False  # a reconnect_now() is served by this very dial
-        if self._status is Status.DISCONNECTED:
-            self._set_status(Status.DIALING)
+        self._move(Trigger.DIAL)
 
     def dial_failed(self, now: float, reason: str) -> float | None:
         """Opening the transport failed: return the delay before the next attempt, or None
         when the client must give up (status FAILED; every pending call and subscription is
         failed with ConnectionFailedError through events)."""
-        self._dialing = False
-        if self._closed:
-            self._set_status(Status.DISCONNECTED, reason)
-            return None
-        if self._failed:
+        if self._phase in TERMINAL:
+            self._move(Trigger.END, reason)
             return None
         return self._plan_retry(reason)
 
     def connection_made(self, now: float) -> None:
-        """The transport is open: queue ``connect`` (status CONNECTING)."""
-        self._dialing = False
-        self._transport_open = True
-        self._connected = False
-        self._closing = False
-        if self._closed or self._failed:
-            self._should_close("client closed" if self._closed else "client failed")
+        """The transport is open: queue ``connect`` (status CONNECTING).
+
+        Raises:
+            InvalidStateError: No dial was announced with ``dialing``.
+        """
+        if self._phase in TERMINAL:
+            closed = self._closed()
+            self._move(Trigger.OPEN)
+            self._events.append(
+                TransportShouldClose("client closed" if closed else "client failed")
+            )
             return
-        self._count_offered = self._received_count
-        msg: dict[str, Any] = {
-            "msg": "connect",
-            "version": self._proposal,
-            "support": list(self._versions),
-        }
-        if self._session:
-            msg["session"] = self._session
-            msg["receivedCount"] = self._received_count
-        self._outbox.append(encode_message(msg))
-        self._last_inbound = now
-        self._connect_deadline = now + self._connect_timeout if self._connect_timeout else None
-        self._set_status(Status.CONNECTING)
+        self._send_connect(now, self._session if self._offer_resumption else None)
+        self._move(Trigger.OPEN)
 
     def connection_lost(self, now: float, reason: str) -> float | None:
         """The transport closed: return the delay before redialing, or None to stop
         (after ``close()``, a permanent failure, or attempts exhausted)."""
         self._drop_transport()
-        if self._closed:
+        if self._phase in TERMINAL:
             self._events.append(ConnectionLost(reason, will_retry=False))
-            self._set_status(Status.DISCONNECTED, reason)
-            return None
-        if self._failed:
-            self._events.append(ConnectionLost(reason, will_retry=False))
+            self._move(Trigger.END, reason)
             return None
         # The loss is reported before what it leads to (RECONNECTING, or the failure).
         position = len(self._events)
@@ -528,8 +530,12 @@ class ClientProtocol:
         return delay
 
     def receive_text(self, text: str, now: float) -> None:
-        """Process one DDP message text from the server. Never raises on bad input."""
-        if self._dead:
+        """Process one DDP message text from the server. Never raises on bad input.
+
+        Frames are only read from an open transport: after ``close()``, a permanent failure
+        or ``connection_lost`` they are ignored.
+        """
+        if self._phase not in TRANSPORT_OPEN:
             return
         self._last_inbound = now  # any inbound frame also answers our heartbeat
         try:
@@ -585,15 +591,14 @@ class ClientProtocol:
 
     def next_deadline(self) -> float | None:
         """When ``on_timer`` must next be called (heartbeat, connect timeout), or None."""
-        if not self._transport_open or self._closing:
-            return None
-        if not self._connected:
-            return self._connect_deadline
+        phase = self._phase
+        if phase is not Phase.CONNECTED:
+            return self._connect_deadline if phase is Phase.CONNECTING else None
         deadline = self._resume_deadline
         if self._barrier_deadline is not None:
             barrier = self._barrier_deadline
             deadline = barrier if deadline is None else min(deadline, barrier)
-        if self._heartbeats:
+        if self._heartbeats():
             sent = self._outstanding_ping()
             if sent is not None:
                 beat = sent + self._heartbeat_timeout
@@ -604,9 +609,10 @@ class ClientProtocol:
 
     def on_timer(self, now: float) -> None:
         """Run whatever timers are due at ``now``."""
-        if not self._transport_open or self._closing:
-            return
-        if not self._connected:
+        phase = self._phase
+        if phase is not Phase.CONNECTED:
+            if phase is not Phase.CONNECTING:
+                return
             if self._connect_deadline is not None and now >= self._connect_deadline:
                 self._should_close("connect timeout")
             return
@@ -620,7 +626,7 @@ class ClientProtocol:
                 self._resume_barrier_timeout,
             )
             self._barrier_passed()
-        if not self._heartbeats:
+        if not self._heartbeats():
             return
         sent = self._outstanding_ping()
         if sent is not None:
@@ -682,7 +688,7 @@ class ClientProtocol:
         if random_seed is not None:
             msg["randomSeed"] = random_seed
         frame = encode_message(msg)
-        if self._closed or self._failed:
+        if self._phase in TERMINAL:
             self._events.append(MethodResult(method_id, error=self._dead_error()))
             self._events.append(MethodDataVisible(method_id, error=self._dead_error()))
             return method_id
@@ -705,12 +711,12 @@ class ClientProtocol:
         frame = encode_message(
             {"msg": "sub", "id": sub_id, "name": name, "params": _param_list(params)}
         )
-        if self._closed or self._failed:
+        if self._phase in TERMINAL:
             self._events.append(SubscriptionStopped(sub_id, self._dead_error()))
             return sub_id
         sub = _Sub(sub_id, frame)
         self._subs[sub_id] = sub
-        if self._connected:
+        if self._phase in ESTABLISHED:
             self._outbox.append(frame)
             sub.announced = True
         return sub_id
@@ -725,7 +731,7 @@ class ClientProtocol:
         sub = self._subs.pop(sub_id, None)
         if sub is None:
             return
-        if self._connected:
+        if self._phase in ESTABLISHED:
             self._outbox.append(encode_message({"msg": "unsub", "id": sub_id}))
         elif sub.announced:
             self._pending_unsubs.append(sub_id)
@@ -741,7 +747,7 @@ class ClientProtocol:
             InvalidStateError: There is no established connection, or it speaks ``pre1``
                 (which has no ping).
         """
-        if not self._connected or self._closing:
+        if self._phase is not Phase.CONNECTED:
             raise InvalidStateError("cannot ping: not connected")
         if self._version == _PRE1:
             raise InvalidStateError("cannot ping: DDP pre1 has no ping")
@@ -757,7 +763,7 @@ class ClientProtocol:
             ddp.ProtocolError: ``message`` is not a dict or its ``id`` is not a string.
             ddp.EJSONError: A value cannot be encoded.
         """
-        if not self._transport_open or self._closed:
+        if self._phase not in TRANSPORT_OPEN:
             raise InvalidStateError("cannot send: no open connection")
         self._outbox.append(encode_message(message))
 
@@ -806,46 +812,40 @@ class ClientProtocol:
         ``TransportShouldClose`` follows the ``disconnect`` frame; DISCONNECTED comes with
         ``connection_lost``. Without one (waiting to redial) it is DISCONNECTED at once.
         """
-        if self._closed:
-            return
-        self._closed = True
-        self._dead = True
-        if self._failed:
-            return
-        if self._transport_open:
+        phase = self._phase
+        if phase in TERMINAL:
+            return  # closed already, or failed for good (which stays the status)
+        if phase in TRANSPORT_OPEN:
             # Calls still in the outbox are failed below, so they must not go out.
             self._outbox = [_DISCONNECT_FRAME]
             self._unconfirmed.clear()
         self._abort_all(ClientClosedError, "the client was closed")
-        if self._transport_open:
-            self._set_status(Status.DISCONNECTING)
-            self._should_close("client closed")
-        elif self._dialing:
-            self._set_status(Status.DISCONNECTING)
-        else:
-            self._set_status(Status.DISCONNECTED)
+        self._move(Trigger.CLOSE)
+        if phase in TRANSPORT_OPEN and phase not in DOOMED:
+            self._events.append(TransportShouldClose("client closed"))
 
     # -- server messages ------------------------------------------------------------------
     def _on_connected(self, msg: dict[str, Any], text: str) -> None:
-        if self._closing:
+        phase = self._phase
+        if phase in DOOMED:
             return  # too late: the transport is being closed
-        if self._connected:
+        if phase is Phase.CONNECTED:
             self._violation("'connected' on an established session", text)
             return
         raw = msg.get("session")
         session = None if raw is None else str(raw)
-        resumed = self._had_session and session is not None and session == self._session
+        offered = self._offered_session
+        resumed = offered is not None and session == offered
         reconnect = self._had_session
-        self._connected = True
         self._connect_deadline = None
         self._version = self._proposal
-        self._heartbeats = bool(self._heartbeat_interval) and self._version != _PRE1
+        self._proposed.clear()
         self._attempts = 0
         # This message is counted: 1 on a new session, one more than we offered on a resume.
         self._received_count = self._count_offered + 1 if resumed else 1
         self._session = session
         self._had_session = True
-        self._set_status(Status.CONNECTED)
+        self._move(Trigger.HANDSHAKE)
         self._events.append(Connected(session or "", self._version, resumed, reconnect))
         if resumed:
             self._resume_session()
@@ -853,22 +853,30 @@ class ClientProtocol:
             self._start_session(reconnect)
 
     def _on_failed(self, msg: dict[str, Any], text: str) -> None:
-        if self._connected:
+        phase = self._phase
+        if phase in ESTABLISHED:
             self._violation("'failed' on an established session", text)
             return
         suggested = msg.get("version")
         if isinstance(suggested, str) and suggested in self._versions:
-            if suggested != self._proposal:
+            if suggested not in self._proposed:
+                # A version not yet tried since the last `connected`: at once, uncounted.
                 self._proposal = suggested
                 self._immediate = True
                 self._should_close(f"server requested DDP version {suggested}")
-            else:
+            elif suggested == self._proposal:
                 # The server refuses the very version it names: retry as after any loss.
                 self._should_close(f"server refused DDP version {suggested}")
+            else:
+                # A version tried already in this cycle: a confused server must not make
+                # us redial faster than the backoff allows, so this is an ordinary loss.
+                self._proposal = suggested
+                self._should_close(f"server requested DDP version {suggested} again")
         else:
             reason = f"DDP version negotiation failed; server requested version {suggested}"
-            self._give_up(VersionNegotiationError, reason)
-            self._should_close(reason)
+            self._give_up(VersionNegotiationError, reason, Trigger.REFUSE)
+            if phase is Phase.CONNECTING:
+                self._events.append(TransportShouldClose(reason))
 
     def _on_ping(self, msg: dict[str, Any], text: str) -> None:
         self._pings_received += 1
@@ -961,8 +969,22 @@ class ClientProtocol:
     def _on_error(self, msg: dict[str, Any], text: str) -> None:
         reason = msg.get("reason")
         reason = reason if isinstance(reason, str) else str(reason or "unknown error")
-        _log.warning("the DDP server reported an error in our frame: %s", reason)
         self._events.append(ServerErrorMessage(reason, msg.get("offendingMessage")))
+        if (
+            self._phase is Phase.CONNECTING
+            and self._offered_session is not None
+            and reason != _ALREADY_CONNECTED
+        ):
+            # Strict servers older than Meteor 3.5 refuse the fields of a resuming `connect`
+            # (`session`, `receivedCount`). Waiting would only time out and send the same
+            # `connect` again, forever: ask for a new session at once, and never again offer
+            # this server a resumption. ("Already connected" answers a repeated `connect` on
+            # a live session: it refuses nothing of ours.)
+            _log.info("the DDP server refused to resume the session (%s): connecting anew", reason)
+            self._offer_resumption = False
+            self._send_connect(self._last_inbound, None)
+            return
+        _log.warning("the DDP server reported an error in our frame: %s", reason)
 
     # -- deferred processing (runs at once, or at quiescence) ----------------------------
     def _apply_ready(self, sub_ids: list[str]) -> None:
@@ -1101,7 +1123,7 @@ class ClientProtocol:
         method = _Method(method_id, frame, block, no_retry, None)
         block.methods[method_id] = method
         self._methods[method_id] = method
-        if block is blocks[0] and self._connected and not self._hold_methods:
+        if block is blocks[0] and self._phase in ESTABLISHED and not self._hold_methods:
             self._send_method(method)
 
     def _send_method(self, method: _Method) -> None:
@@ -1118,7 +1140,7 @@ class ClientProtocol:
 
     def _pump(self) -> None:
         """Send the first block's unsent calls, dropping finished blocks ahead of it."""
-        if not self._connected or self._hold_methods:
+        if self._phase not in ESTABLISHED or self._hold_methods:
             return
         blocks = self._blocks
         while blocks:
@@ -1199,15 +1221,42 @@ class ClientProtocol:
                 self._data_visible(method)
 
     # -- lifecycle helpers ----------------------------------------------------------------
-    def _set_status(self, new: Status, reason: str | None = None) -> None:
-        old = self._status
-        if new is not old:
-            self._status = new
-            self._events.append(StatusChanged(old, new, reason))
+    def _move(self, trigger: Trigger, reason: str | None = None) -> None:
+        """Take the table's move for ``trigger``; report the status when it changes."""
+        old = self._phase
+        new = next_phase(old, trigger)
+        self._phase = new
+        if STATUS[new] is not STATUS[old]:
+            self._events.append(StatusChanged(STATUS[old], STATUS[new], reason))
+
+    def _closed(self) -> bool:
+        """Whether ``close()`` ended the core (rather than a failure)."""
+        return self._phase is Phase.CLOSING or self._phase is Phase.CLOSED
+
+    def _heartbeats(self) -> bool:
+        return bool(self._heartbeat_interval) and self._version != _PRE1
+
+    def _send_connect(self, now: float, session: str | None) -> None:
+        """Queue ``connect``, offering to resume ``session`` when there is one."""
+        self._count_offered = self._received_count
+        self._proposed.add(self._proposal)
+        msg: dict[str, Any] = {
+            "msg": "connect",
+            "version": self._proposal,
+            "support": list(self._versions),
+        }
+        if session:
+            msg["session"] = session
+            msg["receivedCount"] = self._received_count
+        self._offered_session = session or None
+        self._outbox.append(encode_message(msg))
+        self._last_inbound = now
+        self._connect_deadline = now + self._connect_timeout if self._connect_timeout else None
 
     def _should_close(self, reason: str) -> None:
-        if self._transport_open and not self._closing:
-            self._closing = True
+        """Ask the driver to close the transport (once per transport)."""
+        if self._phase is Phase.CONNECTING or self._phase is Phase.CONNECTED:
+            self._move(Trigger.DOOM)
             self._events.append(TransportShouldClose(reason))
 
     def _outstanding_ping(self) -> float | None:
@@ -1224,11 +1273,6 @@ class ClientProtocol:
 
     def _drop_transport(self) -> None:
         """Forget everything that belonged to the transport that just went away."""
-        self._dialing = False
-        self._transport_open = False
-        self._connected = False
-        self._closing = False
-        self._heartbeats = False
         self._outbox = []
         self._unconfirmed.clear()
         self._ping_sent_at = None
@@ -1247,31 +1291,34 @@ class ClientProtocol:
         """Return the delay before the next attempt, or give up (status FAILED)."""
         if self._immediate:
             self._immediate = False
-            self._set_status(Status.RECONNECTING, reason)
+            self._move(Trigger.RETRY, reason)
             return 0.0
         if self._backoff is False:
-            self._give_up(ConnectionFailedError, f"connection lost and reconnect is off: {reason}")
+            self._give_up(
+                ConnectionFailedError,
+                f"connection lost and reconnect is off: {reason}",
+                Trigger.GIVE_UP,
+            )
             return None
         if self._max_attempts is not None and self._attempts >= self._max_attempts:
             self._give_up(
                 ConnectionFailedError,
                 f"gave up after {self._attempts} reconnect attempts: {reason}",
+                Trigger.GIVE_UP,
             )
             return None
         delay = float(self._backoff.delay(self._attempts, self._jitter))
         self._attempts += 1
-        self._set_status(Status.RECONNECTING, reason)
+        self._move(Trigger.RETRY, reason)
         return delay
 
-    def _give_up(self, error: type[ConnectionFailedError], reason: str) -> None:
-        self._failed = True
+    def _give_up(self, error: type[ConnectionFailedError], reason: str, trigger: Trigger) -> None:
         self._failure = error(reason)
-        self._dead = True
         self._abort_all(error, reason)
-        self._set_status(Status.FAILED, reason)
+        self._move(trigger, reason)
 
     def _dead_error(self) -> ConnectionClosedError:
-        if self._closed:
+        if self._closed():
             return ClientClosedError("the client was closed")
         return ConnectionFailedError("the client gave up connecting")
 
