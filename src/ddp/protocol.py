@@ -34,15 +34,20 @@ Everything that decides *what* a DDP client does lives here; the drivers only de
 never raises on what the server sends: a frame it cannot use becomes a ``ProtocolViolation``
 event and one WARNING line on the ``ddp.protocol`` logger, and the connection goes on.
 
-**Transport and status.** The driver reports the transport's life: ``dialing`` (status
-DIALING the first time, RECONNECTING afterwards), ``connection_made`` (CONNECTING; the core
-queues ``connect``), ``connection_lost`` / ``dial_failed`` (RECONNECTING with a delay, or a
-permanent end). ``connected`` from the server makes the status CONNECTED. ``close()`` goes
-through DISCONNECTING to DISCONNECTED; giving up goes to FAILED. Every change is a
-``StatusChanged`` event, in order. When the core decides the transport is dead (connect
-timeout, heartbeat timeout, ``failed``, ``close()``) it emits ``TransportShouldClose`` once;
-the driver closes the socket and then calls ``connection_lost`` as for any other loss.
-After ``close()`` or a permanent failure, inbound frames are ignored.
+**Transport, phase and status.** The core is always in one phase (``ddp._phase``: the
+phases, the table of moves ``(phase, trigger) -> phase``, and the status of each phase); a
+move the table does not have raises ``InvalidStateError`` rather than going anywhere
+unplanned. The driver reports the transport's life: ``dialing`` (phase DIALING, status
+DIALING the first time; REDIALING, status RECONNECTING, afterwards), ``connection_made``
+(CONNECTING; the core queues ``connect``), ``connection_lost`` / ``dial_failed`` (WAITING,
+status RECONNECTING, with a delay, or FAILED). ``connected`` from the server moves to
+CONNECTED. ``close()`` moves to CLOSING (status DISCONNECTING) while a dial or a transport
+has yet to end, then CLOSED (DISCONNECTED); giving up moves to FAILING or FAILED (status
+FAILED), and a later ``close()`` leaves it there. Every status change is a ``StatusChanged``
+event, in order. When the core decides the transport is dead (connect timeout, heartbeat
+timeout, ``failed``, ``close()``) it emits ``TransportShouldClose`` once (the phase becomes
+*doomed*); the driver closes the socket and then calls ``connection_lost`` as for any other
+loss. Frames are read only while a transport is open and the core neither closed nor failed.
 
 **Nothing before ``connected``.** Unlike Meteor, which pipelines methods and subscriptions
 behind ``connect``, the core holds every method and subscription until ``connected`` has
@@ -51,12 +56,23 @@ below possible without ever running a call twice by mistake.
 
 **Version negotiation.** ``connect`` proposes one version (the first of ``versions``, or the
 one the server asked for last time) and lists all. ``failed{version}`` naming a version we
-offer makes the next attempt propose it, at once and without counting as a retry (if it
-names the very version we proposed, the attempt is an ordinary, counted failure, so a
-confused server cannot make us spin); a ``failed`` naming a version we do not offer is
-permanent (FAILED, everything pending ends with ``VersionNegotiationError``).
+offer makes the next attempt propose it; at once and without counting as a retry only if
+that version has not been proposed since the last ``connected``. Otherwise (the very
+version we proposed, or one a confused server already sent us away from) the attempt is an
+ordinary, counted and backed-off failure: no sequence of answers makes the core dial faster
+than its backoff allows, beyond one quick switch per offered version. A ``failed`` naming a
+version we do not offer is permanent (FAILED, everything pending ends with
+``VersionNegotiationError``).
 
-**Methods and blocks** (Meteor's ``_outstandingMethodBlocks``). Calls are queued in blocks:
+**Strict servers.** A server older than Meteor 3.5 may refuse the ``session`` and
+``receivedCount`` of a resuming ``connect`` with an ``error`` (``"Malformed connect"``)
+instead of ``connected``. Any ``error`` in answer to a resuming ``connect`` (except
+``"Already connected"``, Meteor's answer to a repeated ``connect``) makes the core send a
+plain ``connect`` at once on the same transport, and never offer that server a resumption
+again (:attr:`ClientProtocol.offers_resumption`); a new session and its plan follow.
+
+**Methods and blocks** (Meteor's ``_outstandingMethodBlocks``; the books are kept by
+``ddp._methods``). Calls are queued in blocks:
 consecutive non-wait calls share one block, every ``wait=True`` call has a block of its own.
 Only the first block is ever on the wire; a block is done when each of its calls is
 *finished*, that is has both its ``result`` and its ``updated``, and only then is the next
@@ -71,9 +87,12 @@ were actually *transmitted* (handed out by ``data_to_send``), not merely queued,
 ``movedBefore`` are appended, decoded but otherwise untouched, to a pending list that goes
 to ``store.apply_batch(pending, reset=False)`` on ``flush_data()``, when it reaches
 ``max_batch``, and before any other message is processed, so that a ``ready``, ``updated``
-or ``result`` is always reported after the data that precedes it is in the store.
+or ``result`` is always reported after the data that precedes it is in the store. A frame
+nested deeper than :data:`ddp.ejson.MAX_DEPTH` levels is a ``ProtocolViolation`` like any
+other unreadable frame: it costs only itself.
 
-**Quiescence** (Meteor's ``_subsBeingRevived`` and ``_methodsBlockingQuiescence``). While
+**Quiescence** (Meteor's ``_subsBeingRevived`` and ``_methodsBlockingQuiescence``; the
+books are kept by ``ddp._quiescence``). While
 a wait method is in flight, and after a reconnect onto a new session, the core holds data
 back: data messages go to a buffer, and ``ready``, ``updated`` and ``nosub`` are deferred
 with them (their bookkeeping of the two sets below happens at once). The hold ends when no
@@ -133,7 +152,8 @@ timer is ``connect_timeout``.
 **Backoff.** After a loss the delay comes from :class:`ddp.backoff.Backoff` and the retry
 count, which ``connected`` resets. ``max_attempts`` bounds the consecutive retries;
 ``backoff=False`` makes the first loss permanent; ``reconnect_now()`` and a version
-renegotiation make the next attempt immediate without counting it. Giving up is FAILED,
+switch to a version not yet proposed in this cycle make the next attempt immediate
+without counting it. Giving up is FAILED,
 and every pending call and subscription ends with ``ConnectionFailedError``.
 """
 
@@ -141,10 +161,10 @@ from __future__ import annotations
 
 import logging
 import random as _random
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from ddp._methods import Method, MethodQueue
 from ddp._phase import (
     DOOMED,
     ESTABLISHED,
@@ -155,6 +175,7 @@ from ddp._phase import (
     Trigger,
     next_phase,
 )
+from ddp._quiescence import Quiescence
 from ddp.auth import resume_login_params
 from ddp.backoff import Backoff
 from ddp.events import (
@@ -220,48 +241,6 @@ class DataStore(Protocol):
     def apply_batch(self, messages: Sequence[dict[str, Any]], reset: bool) -> None:
         """Apply ``messages`` in order as one batch (after clearing all data if ``reset``)."""
         ...
-
-
-class _Block:
-    """A group of calls sent together (Meteor's method block); ``wait`` blocks hold one."""
-
-    __slots__ = ("methods", "wait")
-
-    def __init__(self, wait: bool) -> None:
-        self.wait = wait
-        self.methods: dict[str, _Method] = {}
-
-
-class _Method:
-    """One call's record, from ``call()`` until both milestones are reported."""
-
-    __slots__ = (
-        "block",
-        "frame",
-        "has_result",
-        "id",
-        "login_token",
-        "no_retry",
-        "sent",
-        "transmitted",
-        "updated",
-        "wait",
-    )
-
-    def __init__(
-        self, method_id: str, frame: str, block: _Block, no_retry: bool, login_token: str | None
-    ) -> None:
-        self.id = method_id
-        self.frame = frame
-        self.block = block
-        self.wait = block.wait
-        self.no_retry = no_retry
-        # Set for the core's own resume login, which reports LoginResumed instead.
-        self.login_token = login_token
-        self.sent = False  # queued on the current transport
-        self.transmitted = False  # handed to the driver on some transport
-        self.has_result = False
-        self.updated = False
 
 
 class _Sub:
@@ -377,24 +356,14 @@ class ClientProtocol:
 
         # -- output
         self._outbox: list[str] = []
-        self._unconfirmed: list[_Method] = []  # queued, not yet handed out by data_to_send
         self._events: list[Event] = []
 
-        # -- data and quiescence
+        # -- data and quiescence (the machine: ddp._quiescence)
         self._pending: list[dict[str, Any]] = []
-        self._quiescing = False
-        self._reviving: set[str] = set()  # subs ready before the drop, not ready again yet
-        self._blocking: set[str] = set()  # methods whose `updated` quiescence waits for
-        self._held_data: list[dict[str, Any]] = []
-        self._held_messages: list[tuple[Callable[[Any], None], Any]] = []
-        self._reset_pending = False
-        self._half_finished: list[_Method] = []  # had a result before a new session
+        self._quiet: Quiescence[Method] = Quiescence()
 
-        # -- methods and subscriptions
-        self._methods: dict[str, _Method] = {}
-        self._blocks: deque[_Block] = deque()
-        self._hold_methods = False  # resumed session: until the private pong
-        self._cancelled: set[str] = set()
+        # -- methods (the block machine: ddp._methods) and subscriptions
+        self._methods = MethodQueue()
         self._subs: dict[str, _Sub] = {}
         self._pending_unsubs: list[str] = []
         self._resume_token: str | None = None
@@ -561,8 +530,9 @@ class ClientProtocol:
             if type(fields) is not dict and fields is not None and not isinstance(fields, dict):
                 self._violation(f"{kind!r} whose 'fields' is not an object", text)
                 return
-            if self._quiescing:
-                self._held_data.append(msg)
+            quiet = self._quiet
+            if quiet.active:
+                quiet.data.append(msg)
                 return
             pending = self._pending
             pending.append(msg)
@@ -643,10 +613,7 @@ class ClientProtocol:
         if not out:
             return []
         self._outbox = []
-        if self._unconfirmed:
-            for method in self._unconfirmed:
-                method.transmitted = True
-            self._unconfirmed.clear()
+        self._methods.confirm()
         return out
 
     def events_received(self) -> Sequence[Event]:
@@ -736,8 +703,8 @@ class ClientProtocol:
         elif sub.announced:
             self._pending_unsubs.append(sub_id)
         self._events.append(SubscriptionStopped(sub_id))
-        if sub_id in self._reviving:
-            self._reviving.discard(sub_id)
+        if sub_id in self._quiet.reviving:
+            self._quiet.reviving.discard(sub_id)
             self._check_quiescence()
 
     def ping(self) -> str:
@@ -787,11 +754,10 @@ class ClientProtocol:
         method = self._methods.get(method_id)
         if method is None:
             return
-        if method in self._unconfirmed:
-            self._unconfirmed.remove(method)
+        if self._methods.withdraw(method):
             self._outbox.remove(method.frame)
         elif method.sent or method.transmitted:
-            self._cancelled.add(method_id)
+            self._methods.cancelled.add(method_id)
         self._finish(method)
         self._check_quiescence()
 
@@ -818,7 +784,7 @@ class ClientProtocol:
         if phase in TRANSPORT_OPEN:
             # Calls still in the outbox are failed below, so they must not go out.
             self._outbox = [_DISCONNECT_FRAME]
-            self._unconfirmed.clear()
+            self._methods.unconfirmed_cleared()
         self._abort_all(ClientClosedError, "the client was closed")
         self._move(Trigger.CLOSE)
         if phase in TRANSPORT_OPEN and phase not in DOOMED:
@@ -910,8 +876,8 @@ class ClientProtocol:
             sub_ids.remove(self._barrier_id)
             self._outbox.append(encode_message({"msg": "unsub", "id": self._barrier_id}))
             self._barrier_passed()
-        if self._quiescing:
-            self._reviving.difference_update(sub_ids)
+        if self._quiet.active:
+            self._quiet.reviving.difference_update(sub_ids)
             self._hold_message(self._apply_ready, sub_ids)
         else:
             self._apply_ready(sub_ids)
@@ -925,8 +891,8 @@ class ClientProtocol:
             self._barrier_passed()
             return
         error = msg.get("error")
-        if self._quiescing:
-            self._reviving.discard(sub_id)
+        if self._quiet.active:
+            self._quiet.reviving.discard(sub_id)
             self._hold_message(self._apply_nosub, (sub_id, error))
         else:
             self._apply_nosub((sub_id, error))
@@ -935,8 +901,8 @@ class ClientProtocol:
         method_id = msg.get("id")
         method = self._methods.get(method_id) if type(method_id) is str else None
         if method is None or not (method.sent or method.transmitted):
-            if type(method_id) is str and method_id in self._cancelled:
-                self._cancelled.discard(method_id)
+            if type(method_id) is str and method_id in self._methods.cancelled:
+                self._methods.cancelled.discard(method_id)
                 return
             self._violation(f"'result' for unknown method id {method_id!r}", text)
             return
@@ -960,8 +926,8 @@ class ClientProtocol:
             self._violation("'updated' without a 'methods' list", text)
             return
         method_ids = [m for m in methods if type(m) is str]
-        if self._quiescing:
-            self._blocking.difference_update(method_ids)
+        if self._quiet.active:
+            self._quiet.blocking.difference_update(method_ids)
             self._hold_message(self._apply_updated, method_ids)
         else:
             self._apply_updated(method_ids)
@@ -1013,34 +979,32 @@ class ClientProtocol:
     # -- sessions -------------------------------------------------------------------------
     def _start_session(self, reconnect: bool) -> None:
         """A new session: nothing of the old one stands on the server (see the docstring)."""
+        methods = self._methods
+        quiet = self._quiet
         self._pending_unsubs.clear()
-        self._cancelled.clear()
-        self._held_data.clear()
-        self._held_messages.clear()
-        self._blocking.clear()
-        self._reviving.clear()
-        self._half_finished.clear()
+        methods.cancelled.clear()
+        quiet.clear()
         # Nothing may go out before the plan below is complete (finishing calls pumps).
-        self._hold_methods = True
-        for method in list(self._methods.values()):
+        methods.held = True
+        for method in methods:
             if method.login_token is not None:
                 self._finish(method)  # superseded by the login of this session
         if reconnect:
-            self._reset_pending = True
-            self._reviving.update(s.id for s in self._subs.values() if s.ready)
-            for method in self._methods.values():
+            quiet.reset = True
+            quiet.reviving.update(s.id for s in self._subs.values() if s.ready)
+            for method in methods:
                 if method.has_result:
-                    self._half_finished.append(method)
+                    quiet.half_finished.append(method)
                 else:
                     method.updated = False  # the old session's `updated` does not count
         self._fail_unretryable()
         if self._resume_token is not None:
             self._prepend_login(self._resume_token)
-        self._hold_methods = False
+        methods.held = False
         self._pump()
         if reconnect:
-            self._blocking.update(m.id for m in self._methods.values() if m.sent)
-            self._quiescing = True
+            quiet.blocking.update(m.id for m in methods if m.sent)
+            quiet.active = True
         self._send_subs()
         self._check_quiescence()
 
@@ -1053,7 +1017,7 @@ class ClientProtocol:
         if self._version == _PRE1:
             self._release_methods()
             return
-        self._hold_methods = True
+        self._methods.held = True
         self._resume_ping_id = random_id(random=self._random)
         self._resume_deadline = self._last_inbound + self._heartbeat_timeout
         self._send_ping(self._resume_ping_id)
@@ -1072,13 +1036,13 @@ class ClientProtocol:
 
     def _release_methods(self) -> None:
         self._fail_unretryable()
-        self._hold_methods = False
+        self._methods.held = False
         self._pump()
         self._check_quiescence()  # a failed call may have been the last one holding data
 
     def _fail_unretryable(self) -> None:
         """End the ``no_retry`` calls cut off by a drop: they may or may not have run."""
-        for method in list(self._methods.values()):
+        for method in self._methods:
             if method.no_retry and method.transmitted and not method.sent and not method.has_result:
                 self._events.append(MethodResult(method.id, error=InvocationFailedError()))
                 self._events.append(MethodDataVisible(method.id, error=InvocationFailedError()))
@@ -1094,13 +1058,9 @@ class ClientProtocol:
                 "params": [resume_login_params(token)],
             }
         )
-        block = _Block(wait=True)
-        method = _Method(method_id, frame, block, False, token)
-        block.methods[method_id] = method
-        self._blocks.appendleft(block)
-        self._methods[method_id] = method
+        self._methods.add_login_first(method_id, frame, token)
 
-    def _report_resume_login(self, method: _Method, msg: dict[str, Any]) -> None:
+    def _report_resume_login(self, method: Method, msg: dict[str, Any]) -> None:
         if "error" in msg:
             error = LoginError.from_wire(msg["error"])
             if self._resume_token == method.login_token:
@@ -1116,54 +1076,39 @@ class ClientProtocol:
 
     # -- methods and blocks ---------------------------------------------------------------
     def _enqueue(self, method_id: str, frame: str, wait: bool, no_retry: bool) -> None:
-        blocks = self._blocks
-        if wait or not blocks or blocks[-1].wait:
-            blocks.append(_Block(wait))
-        block = blocks[-1]
-        method = _Method(method_id, frame, block, no_retry, None)
-        block.methods[method_id] = method
-        self._methods[method_id] = method
-        if block is blocks[0] and self._phase in ESTABLISHED and not self._hold_methods:
+        methods = self._methods
+        method = methods.add(method_id, frame, wait, no_retry)
+        if methods.on_the_wire(method) and self._phase in ESTABLISHED and not methods.held:
             self._send_method(method)
 
-    def _send_method(self, method: _Method) -> None:
+    def _send_method(self, method: Method) -> None:
         self._outbox.append(method.frame)
-        method.sent = True
-        self._unconfirmed.append(method)
+        self._methods.mark_sent(method)
         if method.wait:
             # Meteor holds data back while a wait method (a login...) runs: no flicker.
-            if not self._quiescing:
+            quiet = self._quiet
+            if not quiet.active:
                 if self._pending:
                     self._flush()
-                self._quiescing = True
-            self._blocking.add(method.id)
+                quiet.active = True
+            quiet.blocking.add(method.id)
 
     def _pump(self) -> None:
         """Send the first block's unsent calls, dropping finished blocks ahead of it."""
-        if self._phase not in ESTABLISHED or self._hold_methods:
+        if self._phase not in ESTABLISHED or self._methods.held:
             return
-        blocks = self._blocks
-        while blocks:
-            block = blocks[0]
-            if block.methods:
-                for method in list(block.methods.values()):
-                    if not method.sent and not method.has_result:
-                        self._send_method(method)
-                return
-            blocks.popleft()
+        for method in self._methods.sendable():
+            self._send_method(method)
 
-    def _data_visible(self, method: _Method) -> None:
+    def _data_visible(self, method: Method) -> None:
         if method.login_token is None:
             self._events.append(MethodDataVisible(method.id))
         self._finish(method)
 
-    def _finish(self, method: _Method) -> None:
+    def _finish(self, method: Method) -> None:
         """Forget a call; if that empties the block on the wire, the next one goes out."""
-        self._methods.pop(method.id, None)
-        self._blocking.discard(method.id)
-        block = method.block
-        block.methods.pop(method.id, None)
-        if not block.methods and self._blocks and block is self._blocks[0]:
+        self._quiet.blocking.discard(method.id)
+        if self._methods.forget(method):
             self._pump()
 
     # -- data and quiescence --------------------------------------------------------------
@@ -1198,20 +1143,16 @@ class ClientProtocol:
             _log.exception("the data store failed to apply a batch of %d messages", len(batch))
 
     def _hold_message(self, apply: Callable[[Any], None], arg: Any) -> None:
-        self._held_messages.append((apply, arg))
+        self._quiet.held.append((apply, arg))
         self._check_quiescence()
 
     def _check_quiescence(self) -> None:
-        if self._quiescing and not self._reviving and not self._blocking:
+        if self._quiet.settled():
             self._end_quiescence()
 
     def _end_quiescence(self) -> None:
         """Apply the held data in one batch, then the held messages, in arrival order."""
-        self._quiescing = False
-        data, self._held_data = self._held_data, []
-        held, self._held_messages = self._held_messages, []
-        reset, self._reset_pending = self._reset_pending, False
-        half_finished, self._half_finished = self._half_finished, []
+        data, held, reset, half_finished = self._quiet.release()
         if data or reset:
             self._apply(data, reset)
         for apply, arg in held:
@@ -1274,16 +1215,14 @@ class ClientProtocol:
     def _drop_transport(self) -> None:
         """Forget everything that belonged to the transport that just went away."""
         self._outbox = []
-        self._unconfirmed.clear()
+        self._methods.transport_lost()
         self._ping_sent_at = None
         self._connect_deadline = None
         self._resume_ping_id = None
         self._resume_deadline = None
         self._barrier_id = None
         self._barrier_deadline = None
-        self._hold_methods = False
-        for method in self._methods.values():
-            method.sent = False
+        self._methods.held = False
         if self._pending:
             self._flush()
 
@@ -1326,25 +1265,15 @@ class ClientProtocol:
         """End every call and subscription with a fresh ``error(reason)`` each."""
         if self._pending:
             self._flush()
-        self._quiescing = False
-        self._held_data.clear()
-        self._held_messages.clear()
-        self._reviving.clear()
-        self._blocking.clear()
-        self._half_finished.clear()
-        self._reset_pending = False
-        self._hold_methods = False
+        self._quiet.clear()
         events = self._events
-        for method in self._methods.values():
+        for method in self._methods:
             if method.login_token is not None:
                 continue
             if not method.has_result:
                 events.append(MethodResult(method.id, error=error(reason)))
             events.append(MethodDataVisible(method.id, error=error(reason)))
         self._methods.clear()
-        self._blocks.clear()
-        self._unconfirmed.clear()
-        self._cancelled.clear()
         for sub_id in self._subs:
             events.append(SubscriptionStopped(sub_id, error(reason)))
         self._subs.clear()
