@@ -329,6 +329,7 @@ class ClientProtocol:
 
         # -- connection state (the phase and its table: ddp._phase)
         self._phase = Phase.IDLE
+        self._reading = False  # phase in TRANSPORT_OPEN, kept by _move for the hot path
         self._failure: DDPError | None = None  # why it gave up
         self._session: str | None = None
         self._had_session = False
@@ -504,7 +505,7 @@ class ClientProtocol:
         Frames are only read from an open transport: after ``close()``, a permanent failure
         or ``connection_lost`` they are ignored.
         """
-        if self._phase not in TRANSPORT_OPEN:
+        if not self._reading:
             return
         self._last_inbound = now  # any inbound frame also answers our heartbeat
         try:
@@ -1167,6 +1168,7 @@ class ClientProtocol:
         old = self._phase
         new = next_phase(old, trigger)
         self._phase = new
+        self._reading = new in TRANSPORT_OPEN
         if STATUS[new] is not STATUS[old]:
             self._events.append(StatusChanged(STATUS[old], STATUS[new], reason))
 
