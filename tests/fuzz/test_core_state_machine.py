@@ -114,6 +114,7 @@ class ModelServer:
         self.subs: set[str] = set()
         self.published: dict[str, dict[str, Any]] = {}  # the session's view of the docs
         self.downlink: list[str] = []  # frames on their way to the client
+        self.strict = False  # refuses a resuming `connect`, as servers before Meteor 3.5
 
     # -- sending
     def send(self, msg: dict[str, Any]) -> None:
@@ -191,6 +192,11 @@ class ModelServer:
 
     def on_connect(self, msg: dict[str, Any]) -> None:
         offered = msg.get("session")
+        if self.strict and offered is not None:
+            event("resuming connect refused")
+            error = {"msg": "error", "reason": "Malformed connect", "offendingMessage": msg}
+            self.downlink.append(encode_message(error))  # straight to the socket: uncounted
+            return
         if offered is not None and offered == self.session:
             count = msg["receivedCount"]
             missed = self.log[count:]
@@ -348,6 +354,10 @@ class CoreMachine(RuleBasedStateMachine):
                 break
             self.server_reads(len(self.uplink))
             self.deliver(len(self.server.downlink), flush=True)
+        if self.transport and not (self.uplink or self.server.downlink):
+            # Every frame answered: a live transport must have reached `connected` (a
+            # client that waits here for ever is wedged).
+            assert self.proto.status in (Status.CONNECTED, Status.DISCONNECTING, Status.FAILED)
 
     @rule(keep_session=st.booleans(), write=st.sampled_from(DOC_IDS) | st.none())
     def bounce(self, keep_session: bool, write: str | None) -> None:
@@ -374,6 +384,11 @@ class CoreMachine(RuleBasedStateMachine):
         else:
             self.server.docs[doc_id] = {"v": value}
         self.server.publish()
+
+    @rule(strict=st.booleans())
+    def server_upgrade(self, strict: bool) -> None:
+        """The server is replaced by one that does (or does not) resume sessions."""
+        self.server.strict = strict
 
     @rule(frame=st.sampled_from(GARBAGE))
     def server_garbage(self, frame: str) -> None:
