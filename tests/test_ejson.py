@@ -668,18 +668,60 @@ def test_loads_errors_and_bytes():
         ejson.loads("{")
 
 
-def test_deep_nesting():
-    deep: Any = [EPOCH]
-    for _ in range(300):  # beyond orjson's 254 levels
-        deep = [deep]
-    assert ejson.loads(ejson.dumps(deep)) == deep
+def nested(levels: int, inner: Any = None) -> Any:
+    """``inner`` inside ``levels`` arrays (their JSON text nests ``levels`` deep)."""
+    value = inner
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_texts_as_deep_as_max_depth_round_trip():
+    deep = nested(ejson.MAX_DEPTH - 2, [EPOCH])  # the date's own object is level 128
+    text = ejson.dumps(deep)
+    assert ejson.loads(text) == deep
+    assert ejson.loads(text.encode()) == deep
+
+
+@pytest.mark.parametrize("levels", [ejson.MAX_DEPTH + 1, 300, 1024, 5000])
+def test_texts_deeper_than_max_depth_are_refused_both_ways(levels):
+    text = "[" * levels + "]" * levels
+    with pytest.raises(EJSONError, match=rf"deeper than {ejson.MAX_DEPTH}|invalid JSON"):
+        ejson.loads(text)
+    with pytest.raises(EJSONError, match="deep"):
+        ejson.dumps(nested(levels - 1, []))
+    with pytest.raises(EJSONError, match="deep"):
+        ejson.dumps(nested(levels - 1, []), canonical=True)
+
+
+def test_a_typed_value_counts_its_own_object_as_a_level():
+    with pytest.raises(EJSONError, match="deeper than"):
+        ejson.dumps(nested(ejson.MAX_DEPTH, EPOCH))  # {"$date": ...} is level 129
+
+
+def test_brackets_inside_strings_are_not_nesting():
+    text = ejson.dumps(["[{" * 500])
+    assert ejson.loads(text) == ["[{" * 500]
+    assert not ejson.exceeds_max_depth(text)
+    tricky = '["\\"[[[[", ' + "[" * 3 + "]" * 3 + "]"
+    assert ejson.exceeds_max_depth(tricky, limit=3)
+    assert not ejson.exceeds_max_depth(tricky, limit=4)
+
+
+def test_values_too_deep_for_the_stack_raise_ejson_errors():
     too_deep: Any = {}
     for _ in range(100_000):
         too_deep = {"a": too_deep}
-    with pytest.raises(EJSONError, match="deeply"):
-        ejson.to_json_value(too_deep)
-    with pytest.raises(EJSONError, match="deeply"):
-        ejson.from_json_value(too_deep)
+    for walk in (
+        ejson.to_json_value,
+        ejson.from_json_value,
+        ejson.clone,
+        ejson.dumps,
+        lambda value: ejson.dumps(value, canonical=True),
+        lambda value: ejson.equals(value, {"a": value}),
+    ):
+        with pytest.raises(EJSONError, match="deep"):
+            walk(too_deep)
 
 
 def test_lone_surrogates_cannot_be_written():

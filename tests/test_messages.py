@@ -163,3 +163,45 @@ def test_plain_json_fields_are_written_leniently():
     assert '"big":1180591620717411303424' in encode_message({"msg": "x", "error": {"big": 2**70}})
     with pytest.raises(EJSONError, match="set"):
         encode_message({"msg": "x", "error": {"big": 2**70, "bad": {1}}})
+
+
+# -- depth -----------------------------------------------------------------------------------
+
+
+def deep_added(levels: int) -> str:
+    """An ``added`` frame whose text nests ``levels`` deep (the frame's object is level 1)."""
+    inner = "[" * (levels - 2) + "]" * (levels - 2)
+    return f'{{"msg":"added","collection":"c","id":"a","fields":{{"x":{inner}}}}}'
+
+
+def test_a_frame_as_deep_as_the_limit_is_read():
+    msg = parse_message(deep_added(ejson.MAX_DEPTH))
+    assert msg["id"] == "a"
+    assert parse_message(deep_added(ejson.MAX_DEPTH).encode())["id"] == "a"
+
+
+@pytest.mark.parametrize("levels", [ejson.MAX_DEPTH + 1, 255, 1024, 1025, 100_000])
+def test_a_frame_deeper_than_the_limit_is_a_protocol_error(levels):
+    with pytest.raises(ProtocolError, match=r"deeper than 128|not valid JSON"):
+        parse_message(deep_added(levels))
+    with pytest.raises(ProtocolError, match=r"deeper than 128|not valid JSON"):
+        parse_message(deep_added(levels).encode())
+
+
+def test_a_deep_frame_with_ejson_is_refused_before_the_walk():
+    frame = deep_added(300).replace('"x":', '"d":{"$date":0},"x":')
+    with pytest.raises(ProtocolError, match="deeper than 128"):
+        parse_message(frame)
+
+
+def test_a_message_that_would_be_too_deep_is_not_written():
+    params: list[object] = []
+    for _ in range(ejson.MAX_DEPTH - 2):  # the frame and `params` take the other two levels
+        params = [params]
+    assert parse_message(encode_message({"msg": "method", "id": "1", "params": params}))
+    with pytest.raises(EJSONError, match="deeper than 128"):
+        encode_message({"msg": "method", "id": "1", "params": [params]})
+    for _ in range(10_000):
+        params = [params]
+    with pytest.raises(EJSONError, match="deep"):
+        encode_message({"msg": "method", "id": "1", "params": params})

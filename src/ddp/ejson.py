@@ -34,6 +34,15 @@ Decisions where Meteor is silent or JavaScript-specific:
 * Anything else (sets, ``datetime.date``, arbitrary objects, non-string dict keys, cycles)
   raises :class:`ddp.EJSONError`.
 
+Depth: a JSON text may nest arrays and objects at most :data:`MAX_DEPTH` (128) levels deep,
+counting the outermost one. :func:`loads` refuses a deeper text and :func:`dumps` a value that
+would make one, with :class:`ddp.EJSONError`; ``ddp.messages`` applies the same limit to every
+DDP frame. MongoDB stores documents at most 100 levels deep, so nothing a Meteor server
+publishes comes near it, and every part of ``ddp`` can walk a value within it without running
+out of stack. The functions that walk Python values (:func:`to_json_value`,
+:func:`from_json_value`, :func:`equals`, :func:`clone`) have no fixed limit, but raise
+:class:`ddp.EJSONError` rather than ``RecursionError`` on a value too deep for the stack.
+
 Speed: :func:`loads` never walks a value whose text holds no ``$``; :func:`dumps` first lets
 orjson encode the value, converting dates, bytes and ObjectIds in a hook, and walks the value
 only when the output shows something orjson cannot get right (a ``"$`` it did not write
@@ -61,6 +70,7 @@ import orjson
 from ddp.exceptions import EJSONError
 
 __all__ = [
+    "MAX_DEPTH",
     "CustomType",
     "ObjectId",
     "OpaqueCustomType",
@@ -68,6 +78,7 @@ __all__ = [
     "clone",
     "dumps",
     "equals",
+    "exceeds_max_depth",
     "from_json_value",
     "from_parsed_json",
     "loads",
@@ -84,6 +95,15 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS: Final = timedelta(milliseconds=1)
 _ORJSON_OPTS: Final = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _HEX24: Final = re.compile(r"[0-9a-f]{24}")
+
+MAX_DEPTH: Final = 128
+"""The deepest nesting of arrays and objects a JSON text (an EJSON text, a DDP frame) may have.
+
+The outermost array or object is level 1; scalars add none."""
+
+# A JSON string (brackets inside one are not nesting); the text is known to be valid JSON.
+_JSON_STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET: Final = re.compile(r"[^\[\]{}]+")
 
 
 # --------------------------------------------------------------------------------------------
@@ -650,13 +670,43 @@ def _custom_from_json(name: Any, value: Any) -> Any:
 # Text
 
 
+def exceeds_max_depth(text: str | bytes | bytearray, limit: int = MAX_DEPTH) -> bool:
+    """Whether valid JSON ``text`` nests arrays and objects more than ``limit`` levels deep.
+
+    Cheap for ordinary texts: a text shorter than ``2 * limit + 2`` characters, or holding no
+    more than ``limit`` brackets in all, cannot be that deep. Only a text with more brackets
+    is scanned. ``text`` must be valid JSON (this does not validate it).
+    """
+    if len(text) < 2 * limit + 2:
+        return False
+    if isinstance(text, str):
+        if text.count("{") + text.count("[") <= limit:
+            return False
+        scan = text
+    else:
+        if text.count(b"{") + text.count(b"[") <= limit:
+            return False
+        scan = bytes(text).decode("utf-8", "surrogatepass")
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", scan))
+    depth = 0
+    for char in brackets:
+        if char == "[" or char == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def loads(text: str | bytes | bytearray) -> Any:
     """Parse EJSON text (Meteor's ``EJSON.parse``).
 
     Text without a ``$`` is plain JSON and is returned as orjson parsed it, without a walk.
 
     Raises:
-        EJSONError: not a string, not valid JSON, or a malformed typed value.
+        EJSONError: not a string, not valid JSON, nested deeper than :data:`MAX_DEPTH`, or a
+            malformed typed value.
     """
     if isinstance(text, str):
         has_dollar = "$" in text
@@ -668,6 +718,8 @@ def loads(text: str | bytes | bytearray) -> Any:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise EJSONError(f"invalid JSON: {exc}") from None
+    if exceeds_max_depth(text):
+        raise EJSONError(f"EJSON text nested deeper than {MAX_DEPTH} levels")
     return from_parsed_json(value) if has_dollar else value
 
 
@@ -683,14 +735,21 @@ def dumps(value: Any, *, canonical: bool = False, indent: bool | int | str | Non
             output is compact orjson text (a float always keeps its ``.0``).
 
     Raises:
-        EJSONError: the value cannot be encoded.
+        EJSONError: the value cannot be encoded, or its text would nest deeper than
+            :data:`MAX_DEPTH`.
     """
     if canonical or indent:
-        return _stringify(to_json_value(value), _indent_unit(indent), canonical)
-    fast = try_fast_dumps(value)
-    if fast is not None:
-        return fast
-    return serialize_json(to_json_value(value))
+        unit = _indent_unit(indent)
+        try:
+            text = _stringify(to_json_value(value), unit, canonical)
+        except RecursionError:
+            raise EJSONError("value is nested too deeply (or contains a cycle)") from None
+    else:
+        fast = try_fast_dumps(value)
+        text = fast if fast is not None else serialize_json(to_json_value(value))
+    if exceeds_max_depth(text):
+        raise EJSONError(f"value nested deeper than {MAX_DEPTH} levels")
+    return text
 
 
 class _NeedsWalk(Exception):
@@ -852,8 +911,15 @@ def equals(a: Any, b: Any, *, key_order_sensitive: bool = False) -> bool:
     flags (Meteor finds any two RegExps equal, an accident of its fallback).
 
     Raises:
-        EJSONError: a value of a type EJSON does not know.
+        EJSONError: a value of a type EJSON does not know, or values too deep for the stack.
     """
+    try:
+        return _equals(a, b, key_order_sensitive)
+    except RecursionError:
+        raise EJSONError("values nested too deeply to compare (or containing a cycle)") from None
+
+
+def _equals(a: Any, b: Any, key_order_sensitive: bool) -> bool:
     if a is b:
         return True
     if type(a) is bool or type(b) is bool or a is None or b is None:
@@ -868,10 +934,7 @@ def equals(a: Any, b: Any, *, key_order_sensitive: bool = False) -> bool:
         return (
             isinstance(b, list | tuple)
             and len(a) == len(b)
-            and all(
-                equals(x, y, key_order_sensitive=key_order_sensitive)
-                for x, y in zip(a, b, strict=True)
-            )
+            and all(_equals(x, y, key_order_sensitive) for x, y in zip(a, b, strict=True))
         )
     if isinstance(a, datetime):
         return isinstance(b, datetime) and _date_to_ms(a) == _date_to_ms(b)
@@ -882,7 +945,7 @@ def equals(a: Any, b: Any, *, key_order_sensitive: bool = False) -> bool:
     if type(a) is type(b) and getattr(type(a), "__eq__", None) is not object.__eq__:
         if not isinstance(a, OpaqueCustomType):  # its value needs EJSON equality, not ==
             return bool(a == b)
-    return equals(_enc(a), _enc(b))
+    return _equals(_enc(a), _enc(b), False)
 
 
 def _numbers_equal(a: int | float, b: int | float) -> bool:
@@ -903,7 +966,7 @@ def _dict_equals(a: dict[Any, Any], b: dict[Any, Any], key_order_sensitive: bool
             return False
     elif any(key not in b for key in a):
         return False
-    return all(equals(a[key], b[key], key_order_sensitive=key_order_sensitive) for key in a)
+    return all(_equals(a[key], b[key], key_order_sensitive) for key in a)
 
 
 _IMMUTABLE_TYPES: Final = (
@@ -929,24 +992,31 @@ def clone(value: Any) -> Any:
     it has one, otherwise a round trip through its JSON value.
 
     Raises:
-        EJSONError: a value of a type EJSON does not know.
+        EJSONError: a value of a type EJSON does not know, or a value too deep for the stack.
     """
+    try:
+        return _clone(value)
+    except RecursionError:
+        raise EJSONError("value is nested too deeply to clone (or contains a cycle)") from None
+
+
+def _clone(value: Any) -> Any:
     if value is None or isinstance(value, _IMMUTABLE_TYPES):
         return value
     if isinstance(value, dict):
-        return {key: clone(item) for key, item in value.items()}
+        return {key: _clone(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [clone(item) for item in value]
+        return [_clone(item) for item in value]
     if isinstance(value, tuple):
-        return tuple(clone(item) for item in value)
+        return tuple(_clone(item) for item in value)
     if isinstance(value, bytearray | memoryview):
         return bytearray(value)
     if isinstance(value, OpaqueCustomType):
-        return OpaqueCustomType(value.name, clone(value.value))
+        return OpaqueCustomType(value.name, _clone(value.value))
     entry = _custom_entry(value)
     if entry is None:
         raise EJSONError(f"cannot clone a {type(value).__qualname__} as EJSON")
     own_clone = getattr(value, "clone", None)
     if callable(own_clone):
         return own_clone()
-    return entry.from_json(clone(entry.to_json(value)))
+    return entry.from_json(_clone(entry.to_json(value)))

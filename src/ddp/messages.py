@@ -4,6 +4,12 @@ Used by the client core and by the server alike. This is the hot path, so a fram
 ``$`` costs one ``orjson.loads``, one substring test and one type check; only frames that hold
 a ``$`` have their three EJSON fields walked (as Meteor's ``parseDDP``; ``error`` and
 ``details`` stay plain JSON).
+
+A frame may nest arrays and objects at most :data:`ddp.ejson.MAX_DEPTH` (128) levels deep,
+the frame's own object being level 1, both ways: a deeper frame received is refused with
+:class:`ddp.ProtocolError` (the client ignores that one frame), and a message that would
+make one is not written (:class:`ddp.EJSONError`). Counting the brackets of a frame decides
+this for any ordinary frame; only a frame with more than 128 of them is scanned.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ __all__ = ["EJSON_FIELDS", "encode_message", "parse_message"]
 EJSON_FIELDS: Final = ("fields", "params", "result")
 """The message fields that carry EJSON; every other field is plain JSON."""
 
+_SHALLOW_LENGTH: Final = 2 * ejson.MAX_DEPTH + 1  # a deeper text needs more characters
+
 
 def parse_message(text: str | bytes) -> dict[str, Any]:
     """Parse one DDP frame into a message dict, decoding EJSON where the protocol has it.
@@ -31,8 +39,8 @@ def parse_message(text: str | bytes) -> dict[str, Any]:
         The message, a dict as parsed (its EJSON fields replaced by decoded values).
 
     Raises:
-        ProtocolError: the frame is not valid JSON (or UTF-8), is not a JSON object, or holds
-            a malformed EJSON value.
+        ProtocolError: the frame is not valid JSON (or UTF-8), is not a JSON object, is nested
+            deeper than :data:`ddp.ejson.MAX_DEPTH`, or holds a malformed EJSON value.
     """
     try:
         msg = orjson.loads(text)
@@ -40,6 +48,9 @@ def parse_message(text: str | bytes) -> dict[str, Any]:
         raise ProtocolError(f"DDP frame is not valid JSON: {exc}") from None
     if type(msg) is not dict:
         raise ProtocolError(f"a DDP frame must be a JSON object, got {_describe(msg)}")
+    # The length test first spares the call for short frames, which cannot be that deep.
+    if len(text) > _SHALLOW_LENGTH and ejson.exceeds_max_depth(text):
+        raise ProtocolError(f"DDP frame nested deeper than {ejson.MAX_DEPTH} levels")
     if "$" in text if isinstance(text, str) else b"$" in text:
         try:
             for field in EJSON_FIELDS:
@@ -59,21 +70,24 @@ def encode_message(msg: dict[str, Any]) -> str:
     Raises:
         ProtocolError: ``msg`` is not a dict, or its ``id`` is present but not a string
             (DDP requires string ids; Meteor's server rejects the message otherwise).
-        EJSONError: a value cannot be encoded.
+        EJSONError: a value cannot be encoded, or the frame would nest deeper than
+            :data:`ddp.ejson.MAX_DEPTH` levels.
     """
     if type(msg) is not dict:
         raise ProtocolError(f"a DDP message must be a dict, got {type(msg).__name__}")
     msg_id = msg.get("id")
     if msg_id is not None and not isinstance(msg_id, str):
         raise ProtocolError(f"DDP message ids must be strings, got {msg_id!r}")
-    fast = ejson.try_fast_dumps(msg)
-    if fast is not None:
-        return fast
-    copy = dict(msg)
-    for field in EJSON_FIELDS:
-        if field in copy:
-            copy[field] = ejson.to_json_value(copy[field])
-    return ejson.serialize_json(copy, default=ejson.to_json_value)
+    text = ejson.try_fast_dumps(msg)
+    if text is None:
+        copy = dict(msg)
+        for field in EJSON_FIELDS:
+            if field in copy:
+                copy[field] = ejson.to_json_value(copy[field])
+        text = ejson.serialize_json(copy, default=ejson.to_json_value)
+    if len(text) > _SHALLOW_LENGTH and ejson.exceeds_max_depth(text):
+        raise EJSONError(f"DDP message nested deeper than {ejson.MAX_DEPTH} levels")
+    return text
 
 
 def _describe(value: Any) -> str:

@@ -34,15 +34,20 @@ Everything that decides *what* a DDP client does lives here; the drivers only de
 never raises on what the server sends: a frame it cannot use becomes a ``ProtocolViolation``
 event and one WARNING line on the ``ddp.protocol`` logger, and the connection goes on.
 
-**Transport and status.** The driver reports the transport's life: ``dialing`` (status
-DIALING the first time, RECONNECTING afterwards), ``connection_made`` (CONNECTING; the core
-queues ``connect``), ``connection_lost`` / ``dial_failed`` (RECONNECTING with a delay, or a
-permanent end). ``connected`` from the server makes the status CONNECTED. ``close()`` goes
-through DISCONNECTING to DISCONNECTED; giving up goes to FAILED. Every change is a
-``StatusChanged`` event, in order. When the core decides the transport is dead (connect
-timeout, heartbeat timeout, ``failed``, ``close()``) it emits ``TransportShouldClose`` once;
-the driver closes the socket and then calls ``connection_lost`` as for any other loss.
-After ``close()`` or a permanent failure, inbound frames are ignored.
+**Transport, phase and status.** The core is always in one phase (``ddp._phase``: the
+phases, the table of moves ``(phase, trigger) -> phase``, and the status of each phase); a
+move the table does not have raises ``InvalidStateError`` rather than going anywhere
+unplanned. The driver reports the transport's life: ``dialing`` (phase DIALING, status
+DIALING the first time; REDIALING, status RECONNECTING, afterwards), ``connection_made``
+(CONNECTING; the core queues ``connect``), ``connection_lost`` / ``dial_failed`` (WAITING,
+status RECONNECTING, with a delay, or FAILED). ``connected`` from the server moves to
+CONNECTED. ``close()`` moves to CLOSING (status DISCONNECTING) while a dial or a transport
+has yet to end, then CLOSED (DISCONNECTED); giving up moves to FAILING or FAILED (status
+FAILED), and a later ``close()`` leaves it there. Every status change is a ``StatusChanged``
+event, in order. When the core decides the transport is dead (connect timeout, heartbeat
+timeout, ``failed``, ``close()``) it emits ``TransportShouldClose`` once (the phase becomes
+*doomed*); the driver closes the socket and then calls ``connection_lost`` as for any other
+loss. Frames are read only while a transport is open and the core neither closed nor failed.
 
 **Nothing before ``connected``.** Unlike Meteor, which pipelines methods and subscriptions
 behind ``connect``, the core holds every method and subscription until ``connected`` has
@@ -51,12 +56,23 @@ below possible without ever running a call twice by mistake.
 
 **Version negotiation.** ``connect`` proposes one version (the first of ``versions``, or the
 one the server asked for last time) and lists all. ``failed{version}`` naming a version we
-offer makes the next attempt propose it, at once and without counting as a retry (if it
-names the very version we proposed, the attempt is an ordinary, counted failure, so a
-confused server cannot make us spin); a ``failed`` naming a version we do not offer is
-permanent (FAILED, everything pending ends with ``VersionNegotiationError``).
+offer makes the next attempt propose it; at once and without counting as a retry only if
+that version has not been proposed since the last ``connected``. Otherwise (the very
+version we proposed, or one a confused server already sent us away from) the attempt is an
+ordinary, counted and backed-off failure: no sequence of answers makes the core dial faster
+than its backoff allows, beyond one quick switch per offered version. A ``failed`` naming a
+version we do not offer is permanent (FAILED, everything pending ends with
+``VersionNegotiationError``).
 
-**Methods and blocks** (Meteor's ``_outstandingMethodBlocks``). Calls are queued in blocks:
+**Strict servers.** A server older than Meteor 3.5 may refuse the ``session`` and
+``receivedCount`` of a resuming ``connect`` with an ``error`` (``"Malformed connect"``)
+instead of ``connected``. Any ``error`` in answer to a resuming ``connect`` (except
+``"Already connected"``, Meteor's answer to a repeated ``connect``) makes the core send a
+plain ``connect`` at once on the same transport, and never offer that server a resumption
+again (:attr:`ClientProtocol.offers_resumption`); a new session and its plan follow.
+
+**Methods and blocks** (Meteor's ``_outstandingMethodBlocks``; the books are kept by
+``ddp._methods``). Calls are queued in blocks:
 consecutive non-wait calls share one block, every ``wait=True`` call has a block of its own.
 Only the first block is ever on the wire; a block is done when each of its calls is
 *finished*, that is has both its ``result`` and its ``updated``, and only then is the next
@@ -71,9 +87,12 @@ were actually *transmitted* (handed out by ``data_to_send``), not merely queued,
 ``movedBefore`` are appended, decoded but otherwise untouched, to a pending list that goes
 to ``store.apply_batch(pending, reset=False)`` on ``flush_data()``, when it reaches
 ``max_batch``, and before any other message is processed, so that a ``ready``, ``updated``
-or ``result`` is always reported after the data that precedes it is in the store.
+or ``result`` is always reported after the data that precedes it is in the store. A frame
+nested deeper than :data:`ddp.ejson.MAX_DEPTH` levels is a ``ProtocolViolation`` like any
+other unreadable frame: it costs only itself.
 
-**Quiescence** (Meteor's ``_subsBeingRevived`` and ``_methodsBlockingQuiescence``). While
+**Quiescence** (Meteor's ``_subsBeingRevived`` and ``_methodsBlockingQuiescence``; the
+books are kept by ``ddp._quiescence``). While
 a wait method is in flight, and after a reconnect onto a new session, the core holds data
 back: data messages go to a buffer, and ``ready``, ``updated`` and ``nosub`` are deferred
 with them (their bookkeeping of the two sets below happens at once). The hold ends when no
@@ -133,7 +152,8 @@ timer is ``connect_timeout``.
 **Backoff.** After a loss the delay comes from :class:`ddp.backoff.Backoff` and the retry
 count, which ``connected`` resets. ``max_attempts`` bounds the consecutive retries;
 ``backoff=False`` makes the first loss permanent; ``reconnect_now()`` and a version
-renegotiation make the next attempt immediate without counting it. Giving up is FAILED,
+switch to a version not yet proposed in this cycle make the next attempt immediate
+without counting it. Giving up is FAILED,
 and every pending call and subscription ends with ``ConnectionFailedError``.
 """
 
@@ -141,10 +161,21 @@ from __future__ import annotations
 
 import logging
 import random as _random
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from ddp._methods import Method, MethodQueue
+from ddp._phase import (
+    DOOMED,
+    ESTABLISHED,
+    STATUS,
+    TERMINAL,
+    TRANSPORT_OPEN,
+    Phase,
+    Trigger,
+    next_phase,
+)
+from ddp._quiescence import Quiescence
 from ddp.auth import resume_login_params
 from ddp.backoff import Backoff
 from ddp.events import (
@@ -192,6 +223,7 @@ _FRAME_EXCERPT = 300
 _PRE1 = "pre1"
 _NO_EVENTS: tuple[Event, ...] = ()
 _DISCONNECT_FRAME = encode_message({"msg": "disconnect"})
+_ALREADY_CONNECTED = "Already connected"  # Meteor's `error` reason for a repeated `connect`
 RESUME_BARRIER = "ddp-client/resume-barrier"
 """The publication name of the ordering barrier sent after a resumed session (see the theory
 of operation). No server publishes it: Meteor answers ``nosub`` 404, in order."""
@@ -209,48 +241,6 @@ class DataStore(Protocol):
     def apply_batch(self, messages: Sequence[dict[str, Any]], reset: bool) -> None:
         """Apply ``messages`` in order as one batch (after clearing all data if ``reset``)."""
         ...
-
-
-class _Block:
-    """A group of calls sent together (Meteor's method block); ``wait`` blocks hold one."""
-
-    __slots__ = ("methods", "wait")
-
-    def __init__(self, wait: bool) -> None:
-        self.wait = wait
-        self.methods: dict[str, _Method] = {}
-
-
-class _Method:
-    """One call's record, from ``call()`` until both milestones are reported."""
-
-    __slots__ = (
-        "block",
-        "frame",
-        "has_result",
-        "id",
-        "login_token",
-        "no_retry",
-        "sent",
-        "transmitted",
-        "updated",
-        "wait",
-    )
-
-    def __init__(
-        self, method_id: str, frame: str, block: _Block, no_retry: bool, login_token: str | None
-    ) -> None:
-        self.id = method_id
-        self.frame = frame
-        self.block = block
-        self.wait = block.wait
-        self.no_retry = no_retry
-        # Set for the core's own resume login, which reports LoginResumed instead.
-        self.login_token = login_token
-        self.sent = False  # queued on the current transport
-        self.transmitted = False  # handed to the driver on some transport
-        self.has_result = False
-        self.updated = False
 
 
 class _Sub:
@@ -337,25 +327,21 @@ class ClientProtocol:
         self._jitter: Callable[[], float] = random or _random.random
         self._method_ids = MethodIdCounter()
 
-        # -- connection state
-        self._status = Status.DISCONNECTED
-        self._closed = False  # close() was called
-        self._failed = False  # gave up for good
+        # -- connection state (the phase and its table: ddp._phase)
+        self._phase = Phase.IDLE
+        self._reading = False  # phase in TRANSPORT_OPEN, kept by _move for the hot path
         self._failure: DDPError | None = None  # why it gave up
-        self._dead = False  # closed or failed: inbound frames are ignored
-        self._dialing = False
-        self._transport_open = False
-        self._connected = False  # `connected` arrived on the current transport
-        self._closing = False  # TransportShouldClose emitted for the current transport
         self._session: str | None = None
         self._had_session = False
+        self._offer_resumption = True  # until the server refuses a resuming `connect`
+        self._offered_session: str | None = None  # the session the last `connect` offered
         self._version: str | None = None
         self._proposal = self._versions[0]
+        self._proposed: set[str] = set()  # versions proposed since the last `connected`
         self._received_count = 0
         self._count_offered = 0
         self._attempts = 0
-        self._immediate = False
-        self._heartbeats = False
+        self._immediate = False  # the next retry comes at once, uncounted
         self._last_inbound = 0.0
         # A heartbeat ping is outstanding while it is newer than the last inbound frame, so
         # the hot path only has to record when each frame arrived.
@@ -371,24 +357,14 @@ class ClientProtocol:
 
         # -- output
         self._outbox: list[str] = []
-        self._unconfirmed: list[_Method] = []  # queued, not yet handed out by data_to_send
         self._events: list[Event] = []
 
-        # -- data and quiescence
+        # -- data and quiescence (the machine: ddp._quiescence)
         self._pending: list[dict[str, Any]] = []
-        self._quiescing = False
-        self._reviving: set[str] = set()  # subs ready before the drop, not ready again yet
-        self._blocking: set[str] = set()  # methods whose `updated` quiescence waits for
-        self._held_data: list[dict[str, Any]] = []
-        self._held_messages: list[tuple[Callable[[Any], None], Any]] = []
-        self._reset_pending = False
-        self._half_finished: list[_Method] = []  # had a result before a new session
+        self._quiet: Quiescence[Method] = Quiescence()
 
-        # -- methods and subscriptions
-        self._methods: dict[str, _Method] = {}
-        self._blocks: deque[_Block] = deque()
-        self._hold_methods = False  # resumed session: until the private pong
-        self._cancelled: set[str] = set()
+        # -- methods (the block machine: ddp._methods) and subscriptions
+        self._methods = MethodQueue()
         self._subs: dict[str, _Sub] = {}
         self._pending_unsubs: list[str] = []
         self._resume_token: str | None = None
@@ -409,7 +385,7 @@ class ClientProtocol:
     @property
     def status(self) -> Status:
         """The current connection status."""
-        return self._status
+        return STATUS[self._phase]
 
     @property
     def session(self) -> str | None:
@@ -457,6 +433,15 @@ class ClientProtocol:
         return self._attempts
 
     @property
+    def offers_resumption(self) -> bool:
+        """Whether the next ``connect`` may offer to resume the session.
+
+        ``False`` once the server has refused a resuming ``connect`` with an ``error``
+        (strict servers older than Meteor 3.5 do): the core then never offers it again.
+        """
+        return self._offer_resumption
+
+    @property
     def resume_token(self) -> str | None:
         """The resume token the core logs in with after a new session, if any."""
         return self._resume_token
@@ -468,58 +453,45 @@ class ClientProtocol:
         Raises:
             InvalidStateError: The client was closed or has failed for good.
         """
-        if self._closed or self._failed:
-            raise InvalidStateError("the client is closed" if self._closed else "the client failed")
-        self._dialing = True
+        if self._phase in TERMINAL:
+            raise InvalidStateError(
+                "the client is closed" if self._closed() else "the client failed"
+            )
         self._immediate = False  # a reconnect_now() is served by this very dial
-        if self._status is Status.DISCONNECTED:
-            self._set_status(Status.DIALING)
+        self._move(Trigger.DIAL)
 
     def dial_failed(self, now: float, reason: str) -> float | None:
         """Opening the transport failed: return the delay before the next attempt, or None
         when the client must give up (status FAILED; every pending call and subscription is
         failed with ConnectionFailedError through events)."""
-        self._dialing = False
-        if self._closed:
-            self._set_status(Status.DISCONNECTED, reason)
-            return None
-        if self._failed:
+        if self._phase in TERMINAL:
+            self._move(Trigger.END, reason)
             return None
         return self._plan_retry(reason)
 
     def connection_made(self, now: float) -> None:
-        """The transport is open: queue ``connect`` (status CONNECTING)."""
-        self._dialing = False
-        self._transport_open = True
-        self._connected = False
-        self._closing = False
-        if self._closed or self._failed:
-            self._should_close("client closed" if self._closed else "client failed")
+        """The transport is open: queue ``connect`` (status CONNECTING).
+
+        Raises:
+            InvalidStateError: No dial was announced with ``dialing``.
+        """
+        if self._phase in TERMINAL:
+            closed = self._closed()
+            self._move(Trigger.OPEN)
+            self._events.append(
+                TransportShouldClose("client closed" if closed else "client failed")
+            )
             return
-        self._count_offered = self._received_count
-        msg: dict[str, Any] = {
-            "msg": "connect",
-            "version": self._proposal,
-            "support": list(self._versions),
-        }
-        if self._session:
-            msg["session"] = self._session
-            msg["receivedCount"] = self._received_count
-        self._outbox.append(encode_message(msg))
-        self._last_inbound = now
-        self._connect_deadline = now + self._connect_timeout if self._connect_timeout else None
-        self._set_status(Status.CONNECTING)
+        self._send_connect(now, self._session if self._offer_resumption else None)
+        self._move(Trigger.OPEN)
 
     def connection_lost(self, now: float, reason: str) -> float | None:
         """The transport closed: return the delay before redialing, or None to stop
         (after ``close()``, a permanent failure, or attempts exhausted)."""
         self._drop_transport()
-        if self._closed:
+        if self._phase in TERMINAL:
             self._events.append(ConnectionLost(reason, will_retry=False))
-            self._set_status(Status.DISCONNECTED, reason)
-            return None
-        if self._failed:
-            self._events.append(ConnectionLost(reason, will_retry=False))
+            self._move(Trigger.END, reason)
             return None
         # The loss is reported before what it leads to (RECONNECTING, or the failure).
         position = len(self._events)
@@ -528,8 +500,12 @@ class ClientProtocol:
         return delay
 
     def receive_text(self, text: str, now: float) -> None:
-        """Process one DDP message text from the server. Never raises on bad input."""
-        if self._dead:
+        """Process one DDP message text from the server. Never raises on bad input.
+
+        Frames are only read from an open transport: after ``close()``, a permanent failure
+        or ``connection_lost`` they are ignored.
+        """
+        if not self._reading:
             return
         self._last_inbound = now  # any inbound frame also answers our heartbeat
         try:
@@ -555,8 +531,9 @@ class ClientProtocol:
             if type(fields) is not dict and fields is not None and not isinstance(fields, dict):
                 self._violation(f"{kind!r} whose 'fields' is not an object", text)
                 return
-            if self._quiescing:
-                self._held_data.append(msg)
+            quiet = self._quiet
+            if quiet.active:
+                quiet.data.append(msg)
                 return
             pending = self._pending
             pending.append(msg)
@@ -585,15 +562,14 @@ class ClientProtocol:
 
     def next_deadline(self) -> float | None:
         """When ``on_timer`` must next be called (heartbeat, connect timeout), or None."""
-        if not self._transport_open or self._closing:
-            return None
-        if not self._connected:
-            return self._connect_deadline
+        phase = self._phase
+        if phase is not Phase.CONNECTED:
+            return self._connect_deadline if phase is Phase.CONNECTING else None
         deadline = self._resume_deadline
         if self._barrier_deadline is not None:
             barrier = self._barrier_deadline
             deadline = barrier if deadline is None else min(deadline, barrier)
-        if self._heartbeats:
+        if self._heartbeats():
             sent = self._outstanding_ping()
             if sent is not None:
                 beat = sent + self._heartbeat_timeout
@@ -604,9 +580,10 @@ class ClientProtocol:
 
     def on_timer(self, now: float) -> None:
         """Run whatever timers are due at ``now``."""
-        if not self._transport_open or self._closing:
-            return
-        if not self._connected:
+        phase = self._phase
+        if phase is not Phase.CONNECTED:
+            if phase is not Phase.CONNECTING:
+                return
             if self._connect_deadline is not None and now >= self._connect_deadline:
                 self._should_close("connect timeout")
             return
@@ -620,7 +597,7 @@ class ClientProtocol:
                 self._resume_barrier_timeout,
             )
             self._barrier_passed()
-        if not self._heartbeats:
+        if not self._heartbeats():
             return
         sent = self._outstanding_ping()
         if sent is not None:
@@ -637,10 +614,7 @@ class ClientProtocol:
         if not out:
             return []
         self._outbox = []
-        if self._unconfirmed:
-            for method in self._unconfirmed:
-                method.transmitted = True
-            self._unconfirmed.clear()
+        self._methods.confirm()
         return out
 
     def events_received(self) -> Sequence[Event]:
@@ -682,7 +656,7 @@ class ClientProtocol:
         if random_seed is not None:
             msg["randomSeed"] = random_seed
         frame = encode_message(msg)
-        if self._closed or self._failed:
+        if self._phase in TERMINAL:
             self._events.append(MethodResult(method_id, error=self._dead_error()))
             self._events.append(MethodDataVisible(method_id, error=self._dead_error()))
             return method_id
@@ -705,12 +679,12 @@ class ClientProtocol:
         frame = encode_message(
             {"msg": "sub", "id": sub_id, "name": name, "params": _param_list(params)}
         )
-        if self._closed or self._failed:
+        if self._phase in TERMINAL:
             self._events.append(SubscriptionStopped(sub_id, self._dead_error()))
             return sub_id
         sub = _Sub(sub_id, frame)
         self._subs[sub_id] = sub
-        if self._connected:
+        if self._phase in ESTABLISHED:
             self._outbox.append(frame)
             sub.announced = True
         return sub_id
@@ -725,13 +699,13 @@ class ClientProtocol:
         sub = self._subs.pop(sub_id, None)
         if sub is None:
             return
-        if self._connected:
+        if self._phase in ESTABLISHED:
             self._outbox.append(encode_message({"msg": "unsub", "id": sub_id}))
         elif sub.announced:
             self._pending_unsubs.append(sub_id)
         self._events.append(SubscriptionStopped(sub_id))
-        if sub_id in self._reviving:
-            self._reviving.discard(sub_id)
+        if sub_id in self._quiet.reviving:
+            self._quiet.reviving.discard(sub_id)
             self._check_quiescence()
 
     def ping(self) -> str:
@@ -741,7 +715,7 @@ class ClientProtocol:
             InvalidStateError: There is no established connection, or it speaks ``pre1``
                 (which has no ping).
         """
-        if not self._connected or self._closing:
+        if self._phase is not Phase.CONNECTED:
             raise InvalidStateError("cannot ping: not connected")
         if self._version == _PRE1:
             raise InvalidStateError("cannot ping: DDP pre1 has no ping")
@@ -757,7 +731,7 @@ class ClientProtocol:
             ddp.ProtocolError: ``message`` is not a dict or its ``id`` is not a string.
             ddp.EJSONError: A value cannot be encoded.
         """
-        if not self._transport_open or self._closed:
+        if self._phase not in TRANSPORT_OPEN:
             raise InvalidStateError("cannot send: no open connection")
         self._outbox.append(encode_message(message))
 
@@ -781,11 +755,10 @@ class ClientProtocol:
         method = self._methods.get(method_id)
         if method is None:
             return
-        if method in self._unconfirmed:
-            self._unconfirmed.remove(method)
+        if self._methods.withdraw(method):
             self._outbox.remove(method.frame)
         elif method.sent or method.transmitted:
-            self._cancelled.add(method_id)
+            self._methods.cancelled.add(method_id)
         self._finish(method)
         self._check_quiescence()
 
@@ -806,46 +779,40 @@ class ClientProtocol:
         ``TransportShouldClose`` follows the ``disconnect`` frame; DISCONNECTED comes with
         ``connection_lost``. Without one (waiting to redial) it is DISCONNECTED at once.
         """
-        if self._closed:
-            return
-        self._closed = True
-        self._dead = True
-        if self._failed:
-            return
-        if self._transport_open:
+        phase = self._phase
+        if phase in TERMINAL:
+            return  # closed already, or failed for good (which stays the status)
+        if phase in TRANSPORT_OPEN:
             # Calls still in the outbox are failed below, so they must not go out.
             self._outbox = [_DISCONNECT_FRAME]
-            self._unconfirmed.clear()
+            self._methods.unconfirmed_cleared()
         self._abort_all(ClientClosedError, "the client was closed")
-        if self._transport_open:
-            self._set_status(Status.DISCONNECTING)
-            self._should_close("client closed")
-        elif self._dialing:
-            self._set_status(Status.DISCONNECTING)
-        else:
-            self._set_status(Status.DISCONNECTED)
+        self._move(Trigger.CLOSE)
+        if phase in TRANSPORT_OPEN and phase not in DOOMED:
+            self._events.append(TransportShouldClose("client closed"))
 
     # -- server messages ------------------------------------------------------------------
     def _on_connected(self, msg: dict[str, Any], text: str) -> None:
-        if self._closing:
+        phase = self._phase
+        if phase in DOOMED:
             return  # too late: the transport is being closed
-        if self._connected:
+        if phase is Phase.CONNECTED:
             self._violation("'connected' on an established session", text)
             return
         raw = msg.get("session")
         session = None if raw is None else str(raw)
-        resumed = self._had_session and session is not None and session == self._session
+        offered = self._offered_session
+        resumed = offered is not None and session == offered
         reconnect = self._had_session
-        self._connected = True
         self._connect_deadline = None
         self._version = self._proposal
-        self._heartbeats = bool(self._heartbeat_interval) and self._version != _PRE1
+        self._proposed.clear()
         self._attempts = 0
         # This message is counted: 1 on a new session, one more than we offered on a resume.
         self._received_count = self._count_offered + 1 if resumed else 1
         self._session = session
         self._had_session = True
-        self._set_status(Status.CONNECTED)
+        self._move(Trigger.HANDSHAKE)
         self._events.append(Connected(session or "", self._version, resumed, reconnect))
         if resumed:
             self._resume_session()
@@ -853,22 +820,30 @@ class ClientProtocol:
             self._start_session(reconnect)
 
     def _on_failed(self, msg: dict[str, Any], text: str) -> None:
-        if self._connected:
+        phase = self._phase
+        if phase in ESTABLISHED:
             self._violation("'failed' on an established session", text)
             return
         suggested = msg.get("version")
         if isinstance(suggested, str) and suggested in self._versions:
-            if suggested != self._proposal:
+            if suggested not in self._proposed:
+                # A version not yet tried since the last `connected`: at once, uncounted.
                 self._proposal = suggested
                 self._immediate = True
                 self._should_close(f"server requested DDP version {suggested}")
-            else:
+            elif suggested == self._proposal:
                 # The server refuses the very version it names: retry as after any loss.
                 self._should_close(f"server refused DDP version {suggested}")
+            else:
+                # A version tried already in this cycle: a confused server must not make
+                # us redial faster than the backoff allows, so this is an ordinary loss.
+                self._proposal = suggested
+                self._should_close(f"server requested DDP version {suggested} again")
         else:
             reason = f"DDP version negotiation failed; server requested version {suggested}"
-            self._give_up(VersionNegotiationError, reason)
-            self._should_close(reason)
+            self._give_up(VersionNegotiationError, reason, Trigger.REFUSE)
+            if phase is Phase.CONNECTING:
+                self._events.append(TransportShouldClose(reason))
 
     def _on_ping(self, msg: dict[str, Any], text: str) -> None:
         self._pings_received += 1
@@ -902,8 +877,8 @@ class ClientProtocol:
             sub_ids.remove(self._barrier_id)
             self._outbox.append(encode_message({"msg": "unsub", "id": self._barrier_id}))
             self._barrier_passed()
-        if self._quiescing:
-            self._reviving.difference_update(sub_ids)
+        if self._quiet.active:
+            self._quiet.reviving.difference_update(sub_ids)
             self._hold_message(self._apply_ready, sub_ids)
         else:
             self._apply_ready(sub_ids)
@@ -917,8 +892,8 @@ class ClientProtocol:
             self._barrier_passed()
             return
         error = msg.get("error")
-        if self._quiescing:
-            self._reviving.discard(sub_id)
+        if self._quiet.active:
+            self._quiet.reviving.discard(sub_id)
             self._hold_message(self._apply_nosub, (sub_id, error))
         else:
             self._apply_nosub((sub_id, error))
@@ -927,8 +902,8 @@ class ClientProtocol:
         method_id = msg.get("id")
         method = self._methods.get(method_id) if type(method_id) is str else None
         if method is None or not (method.sent or method.transmitted):
-            if type(method_id) is str and method_id in self._cancelled:
-                self._cancelled.discard(method_id)
+            if type(method_id) is str and method_id in self._methods.cancelled:
+                self._methods.cancelled.discard(method_id)
                 return
             self._violation(f"'result' for unknown method id {method_id!r}", text)
             return
@@ -952,8 +927,8 @@ class ClientProtocol:
             self._violation("'updated' without a 'methods' list", text)
             return
         method_ids = [m for m in methods if type(m) is str]
-        if self._quiescing:
-            self._blocking.difference_update(method_ids)
+        if self._quiet.active:
+            self._quiet.blocking.difference_update(method_ids)
             self._hold_message(self._apply_updated, method_ids)
         else:
             self._apply_updated(method_ids)
@@ -961,8 +936,22 @@ class ClientProtocol:
     def _on_error(self, msg: dict[str, Any], text: str) -> None:
         reason = msg.get("reason")
         reason = reason if isinstance(reason, str) else str(reason or "unknown error")
-        _log.warning("the DDP server reported an error in our frame: %s", reason)
         self._events.append(ServerErrorMessage(reason, msg.get("offendingMessage")))
+        if (
+            self._phase is Phase.CONNECTING
+            and self._offered_session is not None
+            and reason != _ALREADY_CONNECTED
+        ):
+            # Strict servers older than Meteor 3.5 refuse the fields of a resuming `connect`
+            # (`session`, `receivedCount`). Waiting would only time out and send the same
+            # `connect` again, forever: ask for a new session at once, and never again offer
+            # this server a resumption. ("Already connected" answers a repeated `connect` on
+            # a live session: it refuses nothing of ours.)
+            _log.info("the DDP server refused to resume the session (%s): connecting anew", reason)
+            self._offer_resumption = False
+            self._send_connect(self._last_inbound, None)
+            return
+        _log.warning("the DDP server reported an error in our frame: %s", reason)
 
     # -- deferred processing (runs at once, or at quiescence) ----------------------------
     def _apply_ready(self, sub_ids: list[str]) -> None:
@@ -991,34 +980,32 @@ class ClientProtocol:
     # -- sessions -------------------------------------------------------------------------
     def _start_session(self, reconnect: bool) -> None:
         """A new session: nothing of the old one stands on the server (see the docstring)."""
+        methods = self._methods
+        quiet = self._quiet
         self._pending_unsubs.clear()
-        self._cancelled.clear()
-        self._held_data.clear()
-        self._held_messages.clear()
-        self._blocking.clear()
-        self._reviving.clear()
-        self._half_finished.clear()
+        methods.cancelled.clear()
+        quiet.clear()
         # Nothing may go out before the plan below is complete (finishing calls pumps).
-        self._hold_methods = True
-        for method in list(self._methods.values()):
+        methods.held = True
+        for method in methods:
             if method.login_token is not None:
                 self._finish(method)  # superseded by the login of this session
         if reconnect:
-            self._reset_pending = True
-            self._reviving.update(s.id for s in self._subs.values() if s.ready)
-            for method in self._methods.values():
+            quiet.reset = True
+            quiet.reviving.update(s.id for s in self._subs.values() if s.ready)
+            for method in methods:
                 if method.has_result:
-                    self._half_finished.append(method)
+                    quiet.half_finished.append(method)
                 else:
                     method.updated = False  # the old session's `updated` does not count
         self._fail_unretryable()
         if self._resume_token is not None:
             self._prepend_login(self._resume_token)
-        self._hold_methods = False
+        methods.held = False
         self._pump()
         if reconnect:
-            self._blocking.update(m.id for m in self._methods.values() if m.sent)
-            self._quiescing = True
+            quiet.blocking.update(m.id for m in methods if m.sent)
+            quiet.active = True
         self._send_subs()
         self._check_quiescence()
 
@@ -1031,7 +1018,7 @@ class ClientProtocol:
         if self._version == _PRE1:
             self._release_methods()
             return
-        self._hold_methods = True
+        self._methods.held = True
         self._resume_ping_id = random_id(random=self._random)
         self._resume_deadline = self._last_inbound + self._heartbeat_timeout
         self._send_ping(self._resume_ping_id)
@@ -1050,13 +1037,13 @@ class ClientProtocol:
 
     def _release_methods(self) -> None:
         self._fail_unretryable()
-        self._hold_methods = False
+        self._methods.held = False
         self._pump()
         self._check_quiescence()  # a failed call may have been the last one holding data
 
     def _fail_unretryable(self) -> None:
         """End the ``no_retry`` calls cut off by a drop: they may or may not have run."""
-        for method in list(self._methods.values()):
+        for method in self._methods:
             if method.no_retry and method.transmitted and not method.sent and not method.has_result:
                 self._events.append(MethodResult(method.id, error=InvocationFailedError()))
                 self._events.append(MethodDataVisible(method.id, error=InvocationFailedError()))
@@ -1072,13 +1059,9 @@ class ClientProtocol:
                 "params": [resume_login_params(token)],
             }
         )
-        block = _Block(wait=True)
-        method = _Method(method_id, frame, block, False, token)
-        block.methods[method_id] = method
-        self._blocks.appendleft(block)
-        self._methods[method_id] = method
+        self._methods.add_login_first(method_id, frame, token)
 
-    def _report_resume_login(self, method: _Method, msg: dict[str, Any]) -> None:
+    def _report_resume_login(self, method: Method, msg: dict[str, Any]) -> None:
         if "error" in msg:
             error = LoginError.from_wire(msg["error"])
             if self._resume_token == method.login_token:
@@ -1094,54 +1077,39 @@ class ClientProtocol:
 
     # -- methods and blocks ---------------------------------------------------------------
     def _enqueue(self, method_id: str, frame: str, wait: bool, no_retry: bool) -> None:
-        blocks = self._blocks
-        if wait or not blocks or blocks[-1].wait:
-            blocks.append(_Block(wait))
-        block = blocks[-1]
-        method = _Method(method_id, frame, block, no_retry, None)
-        block.methods[method_id] = method
-        self._methods[method_id] = method
-        if block is blocks[0] and self._connected and not self._hold_methods:
+        methods = self._methods
+        method = methods.add(method_id, frame, wait, no_retry)
+        if methods.on_the_wire(method) and self._phase in ESTABLISHED and not methods.held:
             self._send_method(method)
 
-    def _send_method(self, method: _Method) -> None:
+    def _send_method(self, method: Method) -> None:
         self._outbox.append(method.frame)
-        method.sent = True
-        self._unconfirmed.append(method)
+        self._methods.mark_sent(method)
         if method.wait:
             # Meteor holds data back while a wait method (a login...) runs: no flicker.
-            if not self._quiescing:
+            quiet = self._quiet
+            if not quiet.active:
                 if self._pending:
                     self._flush()
-                self._quiescing = True
-            self._blocking.add(method.id)
+                quiet.active = True
+            quiet.blocking.add(method.id)
 
     def _pump(self) -> None:
         """Send the first block's unsent calls, dropping finished blocks ahead of it."""
-        if not self._connected or self._hold_methods:
+        if self._phase not in ESTABLISHED or self._methods.held:
             return
-        blocks = self._blocks
-        while blocks:
-            block = blocks[0]
-            if block.methods:
-                for method in list(block.methods.values()):
-                    if not method.sent and not method.has_result:
-                        self._send_method(method)
-                return
-            blocks.popleft()
+        for method in self._methods.sendable():
+            self._send_method(method)
 
-    def _data_visible(self, method: _Method) -> None:
+    def _data_visible(self, method: Method) -> None:
         if method.login_token is None:
             self._events.append(MethodDataVisible(method.id))
         self._finish(method)
 
-    def _finish(self, method: _Method) -> None:
+    def _finish(self, method: Method) -> None:
         """Forget a call; if that empties the block on the wire, the next one goes out."""
-        self._methods.pop(method.id, None)
-        self._blocking.discard(method.id)
-        block = method.block
-        block.methods.pop(method.id, None)
-        if not block.methods and self._blocks and block is self._blocks[0]:
+        self._quiet.blocking.discard(method.id)
+        if self._methods.forget(method):
             self._pump()
 
     # -- data and quiescence --------------------------------------------------------------
@@ -1176,20 +1144,16 @@ class ClientProtocol:
             _log.exception("the data store failed to apply a batch of %d messages", len(batch))
 
     def _hold_message(self, apply: Callable[[Any], None], arg: Any) -> None:
-        self._held_messages.append((apply, arg))
+        self._quiet.held.append((apply, arg))
         self._check_quiescence()
 
     def _check_quiescence(self) -> None:
-        if self._quiescing and not self._reviving and not self._blocking:
+        if self._quiet.settled():
             self._end_quiescence()
 
     def _end_quiescence(self) -> None:
         """Apply the held data in one batch, then the held messages, in arrival order."""
-        self._quiescing = False
-        data, self._held_data = self._held_data, []
-        held, self._held_messages = self._held_messages, []
-        reset, self._reset_pending = self._reset_pending, False
-        half_finished, self._half_finished = self._half_finished, []
+        data, held, reset, half_finished = self._quiet.release()
         if data or reset:
             self._apply(data, reset)
         for apply, arg in held:
@@ -1199,15 +1163,43 @@ class ClientProtocol:
                 self._data_visible(method)
 
     # -- lifecycle helpers ----------------------------------------------------------------
-    def _set_status(self, new: Status, reason: str | None = None) -> None:
-        old = self._status
-        if new is not old:
-            self._status = new
-            self._events.append(StatusChanged(old, new, reason))
+    def _move(self, trigger: Trigger, reason: str | None = None) -> None:
+        """Take the table's move for ``trigger``; report the status when it changes."""
+        old = self._phase
+        new = next_phase(old, trigger)
+        self._phase = new
+        self._reading = new in TRANSPORT_OPEN
+        if STATUS[new] is not STATUS[old]:
+            self._events.append(StatusChanged(STATUS[old], STATUS[new], reason))
+
+    def _closed(self) -> bool:
+        """Whether ``close()`` ended the core (rather than a failure)."""
+        return self._phase is Phase.CLOSING or self._phase is Phase.CLOSED
+
+    def _heartbeats(self) -> bool:
+        return bool(self._heartbeat_interval) and self._version != _PRE1
+
+    def _send_connect(self, now: float, session: str | None) -> None:
+        """Queue ``connect``, offering to resume ``session`` when there is one."""
+        self._count_offered = self._received_count
+        self._proposed.add(self._proposal)
+        msg: dict[str, Any] = {
+            "msg": "connect",
+            "version": self._proposal,
+            "support": list(self._versions),
+        }
+        if session:
+            msg["session"] = session
+            msg["receivedCount"] = self._received_count
+        self._offered_session = session or None
+        self._outbox.append(encode_message(msg))
+        self._last_inbound = now
+        self._connect_deadline = now + self._connect_timeout if self._connect_timeout else None
 
     def _should_close(self, reason: str) -> None:
-        if self._transport_open and not self._closing:
-            self._closing = True
+        """Ask the driver to close the transport (once per transport)."""
+        if self._phase is Phase.CONNECTING or self._phase is Phase.CONNECTED:
+            self._move(Trigger.DOOM)
             self._events.append(TransportShouldClose(reason))
 
     def _outstanding_ping(self) -> float | None:
@@ -1224,22 +1216,15 @@ class ClientProtocol:
 
     def _drop_transport(self) -> None:
         """Forget everything that belonged to the transport that just went away."""
-        self._dialing = False
-        self._transport_open = False
-        self._connected = False
-        self._closing = False
-        self._heartbeats = False
         self._outbox = []
-        self._unconfirmed.clear()
+        self._methods.transport_lost()
         self._ping_sent_at = None
         self._connect_deadline = None
         self._resume_ping_id = None
         self._resume_deadline = None
         self._barrier_id = None
         self._barrier_deadline = None
-        self._hold_methods = False
-        for method in self._methods.values():
-            method.sent = False
+        self._methods.held = False
         if self._pending:
             self._flush()
 
@@ -1247,31 +1232,34 @@ class ClientProtocol:
         """Return the delay before the next attempt, or give up (status FAILED)."""
         if self._immediate:
             self._immediate = False
-            self._set_status(Status.RECONNECTING, reason)
+            self._move(Trigger.RETRY, reason)
             return 0.0
         if self._backoff is False:
-            self._give_up(ConnectionFailedError, f"connection lost and reconnect is off: {reason}")
+            self._give_up(
+                ConnectionFailedError,
+                f"connection lost and reconnect is off: {reason}",
+                Trigger.GIVE_UP,
+            )
             return None
         if self._max_attempts is not None and self._attempts >= self._max_attempts:
             self._give_up(
                 ConnectionFailedError,
                 f"gave up after {self._attempts} reconnect attempts: {reason}",
+                Trigger.GIVE_UP,
             )
             return None
         delay = float(self._backoff.delay(self._attempts, self._jitter))
         self._attempts += 1
-        self._set_status(Status.RECONNECTING, reason)
+        self._move(Trigger.RETRY, reason)
         return delay
 
-    def _give_up(self, error: type[ConnectionFailedError], reason: str) -> None:
-        self._failed = True
+    def _give_up(self, error: type[ConnectionFailedError], reason: str, trigger: Trigger) -> None:
         self._failure = error(reason)
-        self._dead = True
         self._abort_all(error, reason)
-        self._set_status(Status.FAILED, reason)
+        self._move(trigger, reason)
 
     def _dead_error(self) -> ConnectionClosedError:
-        if self._closed:
+        if self._closed():
             return ClientClosedError("the client was closed")
         return ConnectionFailedError("the client gave up connecting")
 
@@ -1279,25 +1267,15 @@ class ClientProtocol:
         """End every call and subscription with a fresh ``error(reason)`` each."""
         if self._pending:
             self._flush()
-        self._quiescing = False
-        self._held_data.clear()
-        self._held_messages.clear()
-        self._reviving.clear()
-        self._blocking.clear()
-        self._half_finished.clear()
-        self._reset_pending = False
-        self._hold_methods = False
+        self._quiet.clear()
         events = self._events
-        for method in self._methods.values():
+        for method in self._methods:
             if method.login_token is not None:
                 continue
             if not method.has_result:
                 events.append(MethodResult(method.id, error=error(reason)))
             events.append(MethodDataVisible(method.id, error=error(reason)))
         self._methods.clear()
-        self._blocks.clear()
-        self._unconfirmed.clear()
-        self._cancelled.clear()
         for sub_id in self._subs:
             events.append(SubscriptionStopped(sub_id, error(reason)))
         self._subs.clear()

@@ -122,3 +122,21 @@ def test_fuzzed_messages_never_raise(make_harness, kind, body):
     h.proto.flush_data()
     h.events()
     h.sent()
+
+
+@pytest.mark.parametrize("levels", [129, 1000, 1025, 50_000])
+def test_a_frame_nested_too_deep_costs_only_itself(connected, levels, caplog):
+    h = connected
+    h.proto.subscribe("s")
+    h.sent()
+    deep = "[" * (levels - 2) + "]" * (levels - 2)
+    h.feed(msg="added", collection="c", id="before", fields={"n": 1})
+    with caplog.at_level(logging.WARNING, logger="ddp.protocol"):
+        h.feed_text(f'{{"msg":"added","collection":"c","id":"deep","fields":{{"x":{deep}}}}}')
+    h.feed(msg="added", collection="c", id="after", fields={"n": 2})
+    h.proto.flush_data()
+    (violation,) = h.events(ProtocolViolation)
+    assert "deeper than 128" in violation.reason or "not valid JSON" in violation.reason
+    assert len(caplog.records) == 1
+    assert h.store.doc("c", "before") == {"n": 1} and h.store.doc("c", "after") == {"n": 2}
+    assert h.store.doc("c", "deep") is None
