@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from raw_server import TIMEOUT, LoopThread
 
 import ddp
@@ -195,3 +196,19 @@ KINDS: dict[str, type[SyncUnderTest] | type[AsyncUnderTest]] = {
     "sync": SyncUnderTest,
     "async": AsyncUnderTest,
 }
+
+
+@pytest.fixture(params=sorted(KINDS))
+def make_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., UnderTest]]:
+    """Build clients of one kind (``async`` or ``sync``: each test runs with both); every
+    client made is closed as the test ends, and that ``close()`` must return."""
+    made: list[UnderTest] = []
+
+    def make(url: str, **options: Any) -> UnderTest:
+        client = KINDS[request.param](url, **options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.finish()

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from ssl import SSLContext
 from typing import Any, TypeVar
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -101,6 +102,7 @@ class Conn:
     number: int
     ws: ServerConnection
     received: list[dict[str, Any]] = field(default_factory=list)
+    texts: list[str | bytes] = field(default_factory=list)  # every frame, as it came
 
 
 Hook = Callable[["RawServer", Conn, dict[str, Any]], Coroutine[Any, Any, bool]]
@@ -117,7 +119,7 @@ class RawServer:
     queued with :meth:`queue_on_poke`) with ``result`` then ``updated``.
     """
 
-    def __init__(self, *, max_size: int | None = None) -> None:
+    def __init__(self, *, max_size: int | None = None, ssl: SSLContext | None = None) -> None:
         self.docs: dict[str, dict[str, dict[str, Any]]] = {"items": {}}
         self.methods: dict[str, Callable[[list[Any]], Any]] = {
             "echo": lambda params: params[0] if params else None,
@@ -132,6 +134,7 @@ class RawServer:
         self._cond = threading.Condition()
         self._thread = LoopThread("raw-ddp-server")
         self._max_size = max_size
+        self._ssl = ssl
         self._server: Any = None
         self.port = 0
 
@@ -153,6 +156,7 @@ class RawServer:
             "127.0.0.1",
             0,
             max_size=self._max_size,
+            ssl=self._ssl,
             ping_interval=None,
             compression=None,
             process_request=self._process_request,
@@ -170,7 +174,8 @@ class RawServer:
     @property
     def url(self) -> str:
         """The websocket URL of the DDP endpoint."""
-        return f"ws://127.0.0.1:{self.port}/websocket"
+        scheme = "wss" if self._ssl is not None else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}/websocket"
 
     # -- what the test reads -----------------------------------------------------------------
     @property
@@ -185,6 +190,11 @@ class RawServer:
             result = self._cond.wait_for(lambda: check(self), timeout)
         assert result, f"server condition not met within {timeout} s ({self.dials} dials)"
         return result
+
+    def frames(self) -> list[str | bytes]:
+        """Every frame received, on any connection, exactly as it came."""
+        with self._cond:
+            return [t for c in self.conns for t in c.texts]
 
     def received(self, kind: str) -> list[dict[str, Any]]:
         """Every message of ``kind`` received, on any connection, in order."""
@@ -234,6 +244,7 @@ class RawServer:
             self._cond.notify_all()
         try:
             async for data in ws:
+                conn.texts.append(data)
                 try:
                     msg = json.loads(data)
                 except ValueError:
