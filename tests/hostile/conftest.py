@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from either_client import make_client
+from either_client import _collect_garbage_after_each_test, make_client
 from raw_server import RawServer
 
-__all__ = ["make_client", "raw"]
+__all__ = ["_collect_garbage_after_each_test", "make_client", "raw"]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ coroutines from the test's thread. Every wait is bounded by :data:`raw_server.TI
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -212,3 +213,11 @@ def make_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., UnderT
     yield make
     for client in made:
         client.finish()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test() -> Iterator[None]:
+    """Collect garbage as each test ends, so that a socket a test leaked warns (and fails)
+    in that test, not in whichever later test the collector happens to run."""
+    yield
+    gc.collect()

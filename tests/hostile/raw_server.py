@@ -126,6 +126,7 @@ class RawServer:
             "poke": lambda params: "poked",
         }
         self.hooks: dict[str, Hook] = {}
+        self.extra_on_sub: list[str] = []  # raw texts sent after the documents, before ready
         self.conns: list[Conn] = []
         self.deaf: set[int] = set()  # connections that stop reading once connected
         self.handshake: Callable[[int], Coroutine[Any, Any, Response | None]] | None = None
@@ -281,6 +282,8 @@ class RawServer:
             for doc_id, fields in list(self.docs.get(str(name), {}).items()):
                 added = {"msg": "added", "collection": name, "id": doc_id, "fields": fields}
                 await ws.send(json.dumps(added))
+            for text in self.extra_on_sub:
+                await ws.send(text)
             await ws.send(json.dumps({"msg": "ready", "subs": [msg["id"]]}))
         elif kind == "unsub":
             await ws.send(json.dumps({"msg": "nosub", "id": msg["id"]}))
@@ -312,3 +315,83 @@ def _frame(frame: Frame | dict[str, Any]) -> Frame:
 def http_error(status: int = 503) -> Response:
     """An HTTP error response that refuses a websocket handshake."""
     return Response(status, "Refused", Headers({"Content-Length": "0"}), b"")
+
+
+class FrontDoor:
+    """A plain TCP listener in front of a :class:`RawServer`, for handshake-level faults.
+
+    Connection number ``n`` (from 1) gets ``behaviour(n)``: ``"close"`` (accept, then close
+    at once), ``"garbage"`` (answer the upgrade request with bytes that are not HTTP),
+    ``"no-upgrade"`` (a well-formed ``200 OK`` that is not a websocket upgrade) or
+    ``"forward"`` (pass bytes both ways to the raw server).
+    """
+
+    def __init__(self, raw: RawServer, behaviour: Callable[[int], str]) -> None:
+        self._raw = raw
+        self._behaviour = behaviour
+        self.accepted = 0
+        self._server: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    def __enter__(self) -> FrontDoor:
+        self._server = self._raw.run(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._raw.run(self._stop())
+
+    async def _stop(self) -> None:
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def url(self) -> str:
+        """The websocket URL through this front door."""
+        return f"ws://127.0.0.1:{self.port}/websocket"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self._raw._notify()
+        kind = self._behaviour(self.accepted)
+        try:
+            if kind == "forward":
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._raw.port)
+                pipes = [
+                    asyncio.ensure_future(_pipe(reader, up_writer)),
+                    asyncio.ensure_future(_pipe(up_reader, writer)),
+                ]
+                self._tasks.update(pipes)
+                try:
+                    await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for pipe in pipes:
+                        pipe.cancel()
+                        self._tasks.discard(pipe)
+                    up_writer.close()
+                return
+            if kind != "close":
+                await reader.readuntil(b"\r\n\r\n")
+            if kind == "garbage":
+                writer.write(b"\x16\x03\x01 this is not HTTP at all\r\n\r\n")
+            elif kind == "no-upgrade":
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.close()

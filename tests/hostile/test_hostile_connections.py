@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from either_client import KINDS, UnderTest
-from raw_server import TIMEOUT, Conn, RawServer, http_error
+from raw_server import TIMEOUT, Conn, FrontDoor, RawServer, http_error
 
 import ddp
 from ddp.backoff import Backoff
@@ -190,3 +190,48 @@ def test_a_server_that_stops_reading_during_a_large_call(raw: RawServer, kind: s
     assert not worker.is_alive(), f"the client hung (so far: {outcome!r})"
     assert outcome == [32 << 20, 1, "closed"]
     assert raw.dials == 2
+
+
+@pytest.mark.parametrize("kind", ["garbage", "no-upgrade"])
+def test_broken_handshakes_are_retried_on_the_backoff(
+    raw: RawServer, make_client: Make, kind: str
+) -> None:
+    """An answer that is not HTTP, an HTTP answer that is not an upgrade: three such
+    dials, then the fourth connects and works."""
+    with FrontDoor(raw, lambda n: kind if n <= 3 else "forward") as door:
+        client = make_client(door.url)
+        client.connect()
+        assert client.call("echo", 1) == 1
+        assert door.accepted == 4
+        assert raw.dials == 1
+
+
+QUICK = Backoff(base=0.001, exponent=1.0, max=0.001, min_timeout=0.001, min_count=0)
+"""Retries a millisecond apart: many dials in little time."""
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "async",
+        pytest.param(
+            "sync",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="new: sync DirectConnection reader thread races its __init__ (SESSION)",
+            ),
+        ),
+    ],
+)
+def test_connections_closed_before_the_handshake_are_retried(raw: RawServer, kind: str) -> None:
+    """A listener that accepts TCP and closes at once, 100 times (a proxy or load balancer
+    with no backend): every dial fails cleanly (no exception escapes any thread), then
+    the 101st connects and works."""
+    with FrontDoor(raw, lambda n: "close" if n <= 100 else "forward") as door:
+        client = KINDS[kind](door.url, reconnect=QUICK)
+        try:
+            client.connect(timeout=TIMEOUT * 2)
+            assert client.call("echo", 1) == 1
+            assert door.accepted == 101
+        finally:
+            client.finish()

@@ -9,6 +9,6 @@ from pathlib import Path
 # directory on sys.path the same way (rootdir "prepend" import mode).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "hostile"))
 
-from either_client import make_client
+from either_client import _collect_garbage_after_each_test, make_client
 
-__all__ = ["make_client"]
+__all__ = ["_collect_garbage_after_each_test", "make_client"]
