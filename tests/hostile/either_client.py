@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from raw_server import TIMEOUT, LoopThread
+from raw_server import TIMEOUT, LoopThread, T
 
 import ddp
 from ddp.backoff import Backoff
@@ -143,7 +143,7 @@ class AsyncUnderTest:
                 raise
             raise AssertionError("the AsyncClient did not answer in time") from exc
 
-    def _on_loop(self, fn: Callable[[], Any]) -> Any:
+    def _on_loop(self, fn: Callable[[], T]) -> T:
         return self._thread.call(fn)
 
     def connect(self, timeout: float = TIMEOUT) -> None:

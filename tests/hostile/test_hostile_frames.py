@@ -80,7 +80,9 @@ def start(raw: RawServer, make: Make, **options: Any) -> UnderTest:
     return client
 
 
-def survives(raw: RawServer, client: UnderTest, *bad: Frame, reconnects: int = 0) -> None:
+def survives(
+    raw: RawServer, client: UnderTest, *bad: Frame | dict[str, Any], reconnects: int = 0
+) -> None:
     """Send a document, ``bad``, another document, then a result; check the client took it.
 
     ``reconnects``: how many new connections the bad frames may cost (beyond none).
@@ -236,7 +238,9 @@ def test_a_frame_over_max_size_ends_the_connection_and_reconnects(
 
 
 @pytest.mark.xfail(strict=True, reason="issue 11 item 4: COLLECTION engineer (depth limit)")
-def test_a_deeply_nested_document_costs_no_other_document(raw: RawServer, make_client: Make):
+def test_a_deeply_nested_document_costs_no_other_document(
+    raw: RawServer, make_client: Make
+) -> None:
     """A plain document nested 1,000 levels (under orjson's limit, no ``$``) between two
     valid ones, in one batch (a resubscription on a new session is applied in one step):
     it may be refused, but the documents around it are kept and queries work."""
