@@ -168,7 +168,12 @@ class FrameMeter:
         stats.read_bytes += len(frame) if frame.isascii() else text_size(frame)
         stats.read_frames += 1
         if self.trace:
-            frames_logger.debug("< %s", redact(frame[:TRACE_LIMIT]))
+            self.trace_read(frame)
+
+    def trace_read(self, frame: str) -> None:
+        """Log one received frame at DEBUG, secrets redacted (a transport that counts
+        inline on its hot path calls this when :attr:`trace` is set)."""
+        frames_logger.debug("< %s", redact(frame[:TRACE_LIMIT]))
 
     def wrote(self, frames: Sequence[str]) -> None:
         """Count (and trace) websocket text messages just written."""

@@ -10,14 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ddp import LoginError, MethodError, ProtocolError, RateLimitedError
-from ddp._client_common import (
+from ddp._options import parse_url, validate_options
+from ddp._session import (
     ListenerRegistry,
     as_login_error,
     login_params,
     parse_login_result,
-    parse_url,
     token_is_usable,
-    validate_options,
 )
 from ddp.auth import LoginResult, MemoryTokenStore, TokenStore
 from ddp.backoff import Backoff

@@ -175,6 +175,13 @@ class DirectConnection(ClientConnection):
         self._resume()  # never leave the reader thread blocked on flow control
         self._ready.set()
 
+    def wake_after_abort(self) -> None:
+        """After the socket was shut down: free a reader stopped by flow control (so it
+        reads the end of the socket and ends the connection) and a consumer waiting for a
+        message. Takes no lock a blocked sender may hold."""
+        self._resume()
+        self._ready.set()
+
     def _close_exc(self) -> ConnectionClosed:
         # What recv() raises: the protocol's ConnectionClosed (a Sans-I/O attribute since
         # long before websockets 15), chained to why the connection dropped; the

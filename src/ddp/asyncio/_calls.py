@@ -3,7 +3,7 @@
 Each handle wraps :class:`asyncio.Future` objects that the client resolves from its event
 loop. Every wait ends: with the outcome, with the ``timeout`` given, or with a typed error when
 the client closes or gives up (:class:`ddp.ClientClosedError`, :class:`ddp.ConnectionFailedError`).
-The blocking twins are in :mod:`ddp.sync.calls`; the two share names and semantics.
+The blocking twins are in :mod:`ddp.sync._calls`; the two share names and semantics.
 """
 
 from __future__ import annotations
@@ -67,12 +67,10 @@ class MethodCall(BaseMethodCall):
         method: str,
         params: tuple[Any, ...],
         loop: asyncio.AbstractEventLoop,
-        sent_at: float,
     ) -> None:
         super().__init__(client, method_id, method, params)
         self._result = loop.create_future()
         self._visible = loop.create_future()
-        self._sent_at = sent_at
 
     async def result(self, timeout: float | None = None) -> Any:  # noqa: ASYNC109
         """Wait for the method's result and return it.

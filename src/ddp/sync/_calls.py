@@ -9,7 +9,6 @@ The state both clients' handles share is in :mod:`ddp._handles`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +44,7 @@ class MethodCall(BaseMethodCall):
         params: The arguments, as sent.
     """
 
-    __slots__ = ("_hook",)
+    __slots__ = ()
 
     _result: Future[Any]
     _visible: Future[None]
@@ -54,8 +53,6 @@ class MethodCall(BaseMethodCall):
         super().__init__(client, method_id, method, params)
         self._result = Future()
         self._visible = Future()
-        # Run by the I/O thread on the outcome (login keeps its token this way).
-        self._hook: Callable[[Any, DDPError | None], Any] | None = None
 
     def result(self, timeout: float | None = None) -> Any:
         """Wait for the method's result and return it.
