@@ -27,7 +27,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from ddp._transport import Deliver, DialSpec, FrameMeter, Framing, TransportClosed
+from ddp._transport import CLOSE_TIMEOUT, Deliver, DialSpec, FrameMeter, Framing, TransportClosed
 from ddp.asyncio._connection import connection_options, receive_texts
 from ddp.asyncio._writes import write_texts
 from ddp.stats import text_size
@@ -61,7 +61,7 @@ async def dial(spec: DialSpec, meter: FrameMeter) -> WebsocketsTransport:
         **connection_options(),
         **kwargs,
     )
-    return WebsocketsTransport(ws, meter, Framing(spec.sockjs))
+    return WebsocketsTransport(ws, meter, Framing(spec.sockjs), spec.close_timeout)
 
 
 class WebsocketsTransport:
@@ -71,10 +71,19 @@ class WebsocketsTransport:
         ws: The open connection.
         meter: Counts and traces the frames.
         framing: Raw DDP or SockJS.
+        close_timeout: Seconds a graceful close may take in all (writing what is queued,
+            then the handshake) before it aborts.
     """
 
-    def __init__(self, ws: ClientConnection, meter: FrameMeter, framing: Framing) -> None:
+    def __init__(
+        self,
+        ws: ClientConnection,
+        meter: FrameMeter,
+        framing: Framing,
+        close_timeout: float = CLOSE_TIMEOUT,
+    ) -> None:
         self._ws = ws
+        self._close_timeout = close_timeout
         self._meter = meter
         self._framing = framing
         self._loop = asyncio.get_running_loop()
@@ -196,12 +205,14 @@ class WebsocketsTransport:
 
     # -- ending -------------------------------------------------------------------------
     async def close(self) -> None:
-        """Write what is queued, then run the closing handshake; abort on any trouble."""
+        """Write what is queued, then run the closing handshake; abort on any trouble or
+        past the close timeout (a server that stopped reading)."""
         try:
-            if self._queue and not self._writing:
-                await self._write_queued()
-            await self._ws.close()
-        except Exception:  # the peer may be gone; closing must still end
+            async with asyncio.timeout(self._close_timeout):
+                if self._queue and not self._writing:
+                    await self._write_queued()
+                await self._ws.close()
+        except Exception:  # the peer may be gone or stuck; closing must still end
             logger.debug("closing the websocket failed", exc_info=True)
             self.abort("closed")
 
