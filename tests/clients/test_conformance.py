@@ -189,7 +189,8 @@ def test_stats_count_frames_and_round_trips(kind: str, server_thread: ServerThre
             client.call("echo", i)
         stats = client.stats()
         assert stats.methods.count == 3
-        assert stats.writes.ops >= 3 and stats.reads.ops >= 6  # result + updated each
+        # Each result is in; an ``updated`` may still be on its way.
+        assert stats.writes.ops >= 3 and stats.reads.ops >= 3
         assert stats.reads.bytes > 0 and stats.writes.bytes > 0
         assert stats.reads.errors == stats.writes.errors == 0
 

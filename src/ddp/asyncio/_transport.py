@@ -5,10 +5,10 @@ Received messages are pushed to the driver as they are read (through
 else read with ``recv`` by a task: :func:`~ddp.asyncio._connection.receive_texts`). Sends are
 coalesced: the first batch of a loop iteration is written at once, what is sent after it in
 the same iteration goes out in one socket write at its end
-(:func:`~ddp.asyncio._writes.write_texts`), and whatever cannot take that path (backpressure, a websockets release without the internals
-it needs) is written by a writer task with ``ws.send`` and websockets' flow control. Queued
-texts sit in a deque, so each one is queued and taken once: O(1) per text, however large the
-backlog.
+(:func:`~ddp.asyncio._writes.write_texts`), and whatever cannot take that path
+(backpressure, a websockets release without the internals it needs) is written by a writer
+task with ``ws.send`` and websockets' flow control. Queued texts sit in a deque, so each one
+is queued and taken once: O(1) per text, however large the backlog.
 
 Everything that touches websockets' internals is in this package's ``_connection`` and
 ``_writes`` modules and here.
