@@ -13,7 +13,7 @@ import random
 import ssl as _ssl
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypedDict
 from urllib.parse import urlsplit
 
 from ddp._transport import DialSpec
@@ -25,6 +25,7 @@ from ddp.protocol import DEFAULT_VERSIONS
 __all__ = [
     "DEFAULT_MAX_SIZE",
     "SUPPORTED_VERSIONS",
+    "ClientOptionArgs",
     "ClientOptions",
     "HeadersLike",
     "ServerURL",
@@ -124,6 +125,30 @@ def _checked(endpoint: str, base: str, *, sockjs: bool, key: str) -> ServerURL:
 
 
 # -- options ----------------------------------------------------------------------------------
+
+
+class ClientOptionArgs(TypedDict, total=False):
+    """The keyword options both clients take (each one is described in :func:`validate_options`).
+
+    The clients' ``__init__`` take them as ``**options: Unpack[ClientOptionArgs]``, so both
+    accept exactly these names with these types, declared once.
+    """
+
+    sockjs: bool
+    ssl: _ssl.SSLContext | bool | None
+    origin: str | None
+    headers: HeadersLike | None
+    compression: bool
+    proxy: str | bool | None
+    heartbeat_interval: float
+    heartbeat_timeout: float
+    connect_timeout: float
+    reconnect: Backoff | bool
+    max_attempts: int | None
+    versions: Sequence[str]
+    token_store: TokenStore | None
+    collections: bool
+    max_size: int | None
 
 
 @dataclass(frozen=True, slots=True)

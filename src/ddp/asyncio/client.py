@@ -33,21 +33,19 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from ssl import SSLContext
-from typing import Any
+from typing import Any, Unpack
 
-from ddp._options import DEFAULT_MAX_SIZE, HeadersLike, dial_spec, validate_options
+from ddp._docs import CLIENT_METHODS, document
+from ddp._options import ClientOptionArgs, dial_spec, validate_options
 from ddp._session import ClientBase, Session, add_change_listener, login_params
 from ddp._transport import AsyncDial, AsyncTransport, FrameMeter
 from ddp.asyncio._calls import MethodCall, Subscription, wait_for
 from ddp.asyncio._events import DEFAULT_EVENT_QUEUE, EventStream
 from ddp.asyncio._transport import dial as websockets_dial
-from ddp.auth import LoginResult, TokenStore
-from ddp.backoff import Backoff
+from ddp.auth import LoginResult
 from ddp.collection import CollectionChange
 from ddp.events import Event, Status
 from ddp.exceptions import DDPTimeoutError, InvalidStateError
-from ddp.protocol import DEFAULT_VERSIONS
 from ddp.stats import ClientStats
 
 __all__ = ["DEFAULT_EVENT_QUEUE", "AsyncClient", "EventStream"]
@@ -61,71 +59,18 @@ class AsyncClient(ClientBase):
     Use it as ``async with AsyncClient(url) as client:``, or call :meth:`connect` and
     :meth:`close`. All methods must be called from the event loop that runs the client.
 
-    Args:
-        url: The server: ``http(s)://host[/path]``, ``host:port``, ``ws(s)://.../websocket``,
-            ``ddp+sockjs://host`` (see :func:`ddp._options.parse_url`).
-        sockjs: Use SockJS framing (Meteor's ``/sockjs`` endpoint).
-        ssl: An ``ssl.SSLContext`` for ``wss://`` (TLS is verified by default).
-        origin: The ``Origin`` header.
-        headers: Extra handshake headers (a mapping or pairs).
-        compression: Offer permessage-deflate (on by default, as Meteor's server is).
-        proxy: ``True``: the proxy from the environment; ``None``/``False``: none; or a URL.
-        heartbeat_interval: Idle seconds before the client pings (0: no heartbeats).
-        heartbeat_timeout: Seconds without the ``pong`` before the connection is dead.
-        connect_timeout: Seconds for one attempt to reach ``connected``; also how long
-            :meth:`connect` waits in all.
-        reconnect: ``True`` (Meteor's backoff), ``False`` (fail fast), or a
-            :class:`ddp.backoff.Backoff`.
-        max_attempts: Give up (status ``FAILED``) after this many failed attempts in a row.
-        versions: DDP versions to offer, preferred first.
-        token_store: Where the resume token is kept (default: in memory, this client only).
-        collections: Keep a local cache of published documents (``False``: none).
-        max_size: Largest websocket message accepted, in bytes.
-        event_queue: How many events each :meth:`events` iterator buffers.
-        transport: The dial function of the transport (default: websockets); see
-            :data:`ddp._transport.AsyncDial`.
+    The constructor's arguments are listed below (shared with the other client).
     """
 
     def __init__(
         self,
         url: str,
         *,
-        sockjs: bool = False,
-        ssl: SSLContext | bool | None = None,
-        origin: str | None = None,
-        headers: HeadersLike | None = None,
-        compression: bool = True,
-        proxy: str | bool | None = True,
-        heartbeat_interval: float = 17.5,
-        heartbeat_timeout: float = 15.0,
-        connect_timeout: float = 10.0,
-        reconnect: Backoff | bool = True,
-        max_attempts: int | None = None,
-        versions: Sequence[str] = DEFAULT_VERSIONS,
-        token_store: TokenStore | None = None,
-        collections: bool = True,
-        max_size: int | None = DEFAULT_MAX_SIZE,
         event_queue: int = DEFAULT_EVENT_QUEUE,
         transport: AsyncDial | None = None,
+        **options: Unpack[ClientOptionArgs],
     ) -> None:
-        options = validate_options(
-            url,
-            sockjs=sockjs,
-            ssl=ssl,
-            origin=origin,
-            headers=headers,
-            compression=compression,
-            proxy=proxy,
-            heartbeat_interval=heartbeat_interval,
-            heartbeat_timeout=heartbeat_timeout,
-            connect_timeout=connect_timeout,
-            reconnect=reconnect,
-            max_attempts=max_attempts,
-            versions=versions,
-            token_store=token_store,
-            collections=collections,
-            max_size=max_size,
-        )
+        checked = validate_options(url, **options)
         if isinstance(event_queue, bool) or not isinstance(event_queue, int) or event_queue < 1:
             raise ValueError("event_queue must be a positive integer")
         if transport is not None and not callable(transport):
@@ -133,7 +78,7 @@ class AsyncClient(ClientBase):
         self._event_queue = event_queue
         self._dial: AsyncDial = transport if transport is not None else websockets_dial
         self._session = Session(
-            options,
+            checked,
             now=time.monotonic,
             notify=self._call_soon,
             close_transport=self._close_transport,
@@ -159,22 +104,6 @@ class AsyncClient(ClientBase):
         await self.close()
 
     async def connect(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        """Connect, and return once the server has sent ``connected``.
-
-        Calling it again while connected returns at once; while reconnecting, it waits for
-        the next ``connected``.
-
-        Args:
-            timeout: Seconds to wait in all (default: the ``connect_timeout`` option). On
-                the first connect, running out of time also closes the client.
-
-        Raises:
-            ddp.DDPTimeoutError: No ``connected`` in time (the message names the last
-                error seen).
-            ddp.ConnectionFailedError: The client gave up (``reconnect=False``, attempts
-                exhausted, or no common DDP version: ``VersionNegotiationError``).
-            ddp.ClientClosedError: The client was closed.
-        """
         session = self._session
         session.check_open()
         loop = self._bind_loop()
@@ -197,14 +126,6 @@ class AsyncClient(ClientBase):
                 session.connect_waiters.remove(waiter)
 
     async def close(self, timeout: float | None = 10.0) -> None:  # noqa: ASYNC109
-        """Close the connection (sending DDP's ``disconnect`` first) and stop for good.
-
-        Every pending call, subscription and wait ends at once with
-        :class:`ddp.ClientClosedError`. Then it waits up to ``timeout`` seconds in all
-        (``None``: no limit) for the closing handshake and for the listeners already queued,
-        coroutine listeners included; whatever still runs at the deadline is cancelled.
-        Idempotent; a coroutine listener may call it.
-        """
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0
         ):
@@ -237,11 +158,6 @@ class AsyncClient(ClientBase):
         await self._drain_listeners(deadline, current)
 
     def reconnect(self) -> None:
-        """Drop the current connection (if any) and reconnect now.
-
-        The pending backoff delay is skipped and no retry is counted. The server may resume
-        the session (Meteor 3.5), since this is not a deliberate ``disconnect``.
-        """
         self._bind_loop()
         self._session.reconnect()
         self._process()
@@ -258,25 +174,6 @@ class AsyncClient(ClientBase):
         wait: bool = False,
         no_retry: bool = False,
     ) -> Any:
-        """Call a method and return its result.
-
-        It returns as soon as the result is in: as in Meteor, the documents the method
-        wrote may still be on their way. To wait for them, use :meth:`go` and the call's
-        ``data_visible()``.
-
-        Args:
-            method: The method's name.
-            *args: Its arguments (EJSON values).
-            timeout: Seconds to wait; on expiry the call is forgotten (its eventual result
-                is ignored) and :class:`ddp.DDPTimeoutError` raised.
-            wait: Meteor's ``wait`` option (see :meth:`go`).
-            no_retry: Meteor's ``noRetry`` option (see :meth:`go`).
-
-        Raises:
-            ddp.MethodError: The server answered with an error.
-            ddp.DDPTimeoutError: ``timeout`` ran out.
-            ddp.ConnectionClosedError: The client closed or gave up first.
-        """
         # The hot path of request/response: the private result future is awaited directly
         # (no shield, which would cost another loop iteration).
         return await self._await_call(self.go(method, *args, wait=wait, no_retry=no_retry), timeout)
@@ -299,20 +196,6 @@ class AsyncClient(ClientBase):
             raise
 
     def go(self, method: str, *args: Any, wait: bool = False, no_retry: bool = False) -> MethodCall:
-        """Start a method call and return its :class:`MethodCall` handle at once.
-
-        Calls made while reconnecting are queued and sent once connected.
-
-        Args:
-            method: The method's name.
-            *args: Its arguments (EJSON values).
-            wait: Meteor's ``wait``: run after every earlier call, and before every later one.
-            no_retry: Do not re-send after a reconnect: fail with
-                :class:`ddp.InvocationFailedError` instead if it was sent.
-
-        Raises:
-            ddp.ClientClosedError: The client is closed.
-        """
         return self._start_call(method, args, wait, no_retry, None)
 
     def _start_call(
@@ -347,20 +230,6 @@ class AsyncClient(ClientBase):
         wait: bool = True,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> Subscription:
-        """Subscribe to a publication and return the :class:`Subscription`.
-
-        Args:
-            name: The publication's name.
-            *args: Its arguments (EJSON values). One publication may be subscribed twice.
-            wait: Return only once the subscription is ready (its data is in the cache).
-            timeout: Seconds to wait for ``ready``; on expiry the subscription is stopped
-                and :class:`ddp.DDPTimeoutError` raised.
-
-        Raises:
-            ddp.SubscriptionError: The server refused it (``RateLimitedError`` is one).
-            ddp.DDPTimeoutError: ``timeout`` ran out.
-            ddp.ConnectionClosedError: The client closed or gave up first.
-        """
         loop = self._bind_loop()
         sub = self._session.subscribe(
             name, args, lambda sub_id: Subscription(self, sub_id, name, args, loop)
@@ -380,17 +249,6 @@ class AsyncClient(ClientBase):
 
     # -- misc -----------------------------------------------------------------------------
     async def ping(self, timeout: float | None = None) -> float:  # noqa: ASYNC109
-        """Send a ``ping`` and return the round-trip time in seconds.
-
-        While the client is not connected (dialing, reconnecting), the ping waits for the
-        connection as calls do; ``timeout`` bounds the whole wait.
-
-        Raises:
-            ddp.DDPTimeoutError: No ``pong`` in time.
-            ddp.ConnectionClosedError: The connection dropped after the ping was sent
-                (pings are not re-sent), or the client closed or gave up.
-            ddp.InvalidStateError: The connection speaks DDP ``pre1``, which has no ping.
-        """
         loop = self._bind_loop()
         future: asyncio.Future[float] = loop.create_future()
         session = self._session
@@ -402,23 +260,14 @@ class AsyncClient(ClientBase):
             session.forget_ping(future)
 
     def send(self, message: dict[str, Any]) -> None:
-        """Send a raw DDP message (EJSON-encoded); the seed's ``Send``.
-
-        Raises:
-            TypeError: ``message`` is not a dict.
-            ddp.ClientClosedError: The client is closed.
-            ddp.InvalidStateError: There is no open connection.
-        """
         self._bind_loop()
         self._session.send_raw(message)
         self._process()
 
     def stats(self) -> ClientStats:
-        """Return a snapshot of the client's statistics (:class:`ddp.ClientStats`)."""
         return self._session.snapshot()
 
     def reset_stats(self) -> None:
-        """Zero the statistics."""
         self._session.reset_stats()
 
     # -- login ----------------------------------------------------------------------------
@@ -433,18 +282,6 @@ class AsyncClient(ClientBase):
         params: Mapping[str, Any] | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> LoginResult:
-        """Log in with a password (by username or email), a resume token, or custom params.
-
-        The password goes out as its SHA-256 digest (a pre-hashed ``{"digest", "algorithm"}``
-        is accepted). ``params`` is sent as the ``login`` argument as given, for a custom
-        login handler on the server (``Accounts.registerLoginHandler``); its result is
-        handled as a password login's. The token is kept in the token store and used to log
-        in again first after every new session; a refused ``token=`` is forgotten.
-
-        Raises:
-            ddp.LoginError: The server refused.
-            TypeError: The arguments do not name one way of logging in.
-        """
         login_arg = login_params(
             user=user, password=password, email=email, token=token, code=code, params=params
         )
@@ -454,8 +291,6 @@ class AsyncClient(ClientBase):
         return result
 
     async def logout(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        """Log out: forget the resume token first (so a reconnect cannot log in again with
-        it), then call Meteor's ``logout``."""
         self._session.begin_logout()
         await self.call("logout", wait=True, timeout=timeout)
 
@@ -463,20 +298,6 @@ class AsyncClient(ClientBase):
     def on_collection_change(
         self, callback: Callable[[Sequence[CollectionChange]], Any]
     ) -> Callable[[], None]:
-        """Call ``callback(changes)`` after every batch of data that changed the cache.
-
-        ``changes`` is a tuple of :class:`ddp.collection.CollectionChange` (collection, op
-        ``"added"``/``"changed"``/``"removed"``, ``_id``, fields): the net effect of one
-        batch, so a reconnect that swaps the cache reports only what really differs. The
-        callback runs soon after the batch, never inside the receive loop; a coroutine
-        function runs as a task.
-
-        Returns:
-            A function that removes the listener.
-
-        Raises:
-            ddp.InvalidStateError: The client was made with ``collections=False``.
-        """
         return add_change_listener(
             self._session.registry, callback, on_awaitable=self._spawn, defer=self._call_soon
         )
@@ -724,3 +545,20 @@ class AsyncClient(ClientBase):
 
     def __repr__(self) -> str:
         return f"<ddp.AsyncClient {self.url} {self.status.name}>"
+
+
+# The public methods' docstrings are shared with ``ddp.Client`` (see ddp._docs).
+document(
+    AsyncClient,
+    CLIENT_METHODS,
+    {
+        "driver_args": "    event_queue: How many events each :meth:`events` iterator buffers.\n"
+        "    transport: The dial function of the transport (default: websockets); see\n"
+        "        :data:`ddp._transport.AsyncDial`.",
+        "close_wait": "the closing handshake and for the listeners already queued, coroutine "
+        "listeners included; whatever still runs at the deadline is cancelled",
+        "close_from": "a coroutine listener may call it",
+        "change_callbacks": "soon after the batch, never inside the receive loop; a coroutine "
+        "function runs as a task",
+    },
+)

@@ -37,17 +37,16 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Unpack
 
-from ddp._options import DEFAULT_MAX_SIZE, HeadersLike, dial_spec, validate_options
+from ddp._docs import CLIENT_METHODS, document
+from ddp._options import ClientOptionArgs, dial_spec, validate_options
 from ddp._session import ClientBase, LoginHook, Session, add_change_listener, login_params
 from ddp._transport import CLOSE_TIMEOUT, FrameMeter, SyncDial, SyncTransport, TransportClosed
-from ddp.auth import LoginResult, TokenStore
-from ddp.backoff import Backoff
+from ddp.auth import LoginResult
 from ddp.collection import CollectionChange
 from ddp.events import Status
 from ddp.exceptions import ClientClosedError, DDPTimeoutError, InvalidStateError
-from ddp.protocol import DEFAULT_VERSIONS
 from ddp.stats import ClientStats
 from ddp.sync._calls import MethodCall, Subscription, wait_for
 from ddp.sync._dispatcher import Dispatcher
@@ -81,70 +80,17 @@ class Client(ClientBase):
     Every method may be called from any thread. Callbacks (listeners, ``observe``) run on
     the client's dispatcher thread, one at a time, in order.
 
-    Args:
-        url: The server: ``https://host``, ``host:port``, ``ws(s)://host/websocket``,
-            ``ddp+sockjs://host`` (see :func:`ddp._options.parse_url`).
-        sockjs: Use SockJS framing on a plain URL.
-        ssl: An ``ssl.SSLContext`` for ``wss://`` (default: verified with the system CAs).
-        origin: The ``Origin`` header.
-        headers: Extra handshake headers.
-        compression: Offer permessage-deflate.
-        proxy: ``True`` (from the environment), ``None``/``False`` (none) or a proxy URL.
-        heartbeat_interval: Idle seconds before the client pings (0: no heartbeats).
-        heartbeat_timeout: Seconds without any frame after a ping before the connection is
-            declared dead.
-        connect_timeout: Seconds :meth:`connect` waits for ``connected`` (also the limit of
-            each connection attempt).
-        reconnect: ``True`` (Meteor's backoff), ``False`` (fail at the first loss) or a
-            :class:`ddp.backoff.Backoff`.
-        max_attempts: Give up after this many failed attempts in a row.
-        versions: DDP versions to offer, preferred first.
-        token_store: Where resume tokens live (default: in memory, for this client).
-        collections: Keep a local cache of published documents.
-        max_size: Largest message accepted, in bytes.
-        transport: The dial function of the transport (default: websockets); see
-            :data:`ddp._transport.SyncDial`.
+    The constructor's arguments are listed below (shared with the other client).
     """
 
     def __init__(
         self,
         url: str,
         *,
-        sockjs: bool = False,
-        ssl: Any = None,
-        origin: str | None = None,
-        headers: HeadersLike | None = None,
-        compression: bool = True,
-        proxy: str | bool | None = True,
-        heartbeat_interval: float = 17.5,
-        heartbeat_timeout: float = 15.0,
-        connect_timeout: float = 10.0,
-        reconnect: Backoff | bool = True,
-        max_attempts: int | None = None,
-        versions: Sequence[str] = DEFAULT_VERSIONS,
-        token_store: TokenStore | None = None,
-        collections: bool = True,
-        max_size: int | None = DEFAULT_MAX_SIZE,
         transport: SyncDial | None = None,
+        **options: Unpack[ClientOptionArgs],
     ) -> None:
-        options = validate_options(
-            url,
-            sockjs=sockjs,
-            ssl=ssl,
-            origin=origin,
-            headers=headers,
-            compression=compression,
-            proxy=proxy,
-            heartbeat_interval=heartbeat_interval,
-            heartbeat_timeout=heartbeat_timeout,
-            connect_timeout=connect_timeout,
-            reconnect=reconnect,
-            max_attempts=max_attempts,
-            versions=versions,
-            token_store=token_store,
-            collections=collections,
-            max_size=max_size,
-        )
+        checked = validate_options(url, **options)
         if transport is not None and not callable(transport):
             raise TypeError("transport must be a dial function (see ddp._transport.SyncDial)")
         n = next(_ids)
@@ -153,7 +99,7 @@ class Client(ClientBase):
         self._changed = threading.Condition(self._lock)
         self._dispatcher = Dispatcher(f"ddp-callbacks-{n}")
         self._session = Session(
-            options,
+            checked,
             now=time.monotonic,
             notify=self._dispatcher.submit,
             close_transport=self._close_transport,
@@ -177,22 +123,6 @@ class Client(ClientBase):
         self.close()
 
     def connect(self, timeout: float | None = None) -> None:
-        """Connect, and return once the server has sent ``connected``.
-
-        Calling it again while connected returns at once; while reconnecting, it waits for
-        the next ``connected``.
-
-        Args:
-            timeout: Seconds to wait in all (default: the ``connect_timeout`` option). On
-                the first connect, running out of time also closes the client.
-
-        Raises:
-            ddp.DDPTimeoutError: ``connected`` did not arrive in time (the message names
-                the last error seen).
-            ddp.ConnectionFailedError: The client gave up (``reconnect=False``,
-                ``max_attempts``, or no DDP version in common).
-            ddp.ClientClosedError: The client is closed.
-        """
         session = self._session
         waiter: Future[None] = Future()
         with self._lock:
@@ -224,13 +154,6 @@ class Client(ClientBase):
                     session.connect_waiters.remove(waiter)
 
     def close(self, timeout: float | None = 10.0) -> None:
-        """Close the connection and end every waiter with :class:`ddp.ClientClosedError`.
-
-        Sends DDP's ``disconnect`` first (the server then drops the session at once), waits
-        for the I/O thread and for callbacks already queued (up to ``timeout`` seconds), and
-        never reconnects again. Idempotent; callable from a callback. Returns even when a
-        write is stuck (the connection is then aborted).
-        """
         session = self._session
         with self._lock:
             if self._state == _CLOSED:
@@ -254,11 +177,6 @@ class Client(ClientBase):
         self._dispatcher.stop(timeout)
 
     def reconnect(self) -> None:
-        """Drop the current connection (if any) and connect again now.
-
-        The attempt does not count as a retry. Calls and subscriptions carry over as on any
-        reconnect.
-        """
         with self._lock:
             self._require_running()
             self._session.reconnect()
@@ -278,26 +196,6 @@ class Client(ClientBase):
         wait: bool = False,
         no_retry: bool = False,
     ) -> Any:
-        """Call a method and return its result.
-
-        It returns as soon as the result is in: as in Meteor, the documents the method
-        wrote may still be on their way. To wait for them, use :meth:`go` and the call's
-        ``data_visible()``.
-
-        Args:
-            method: The method's name.
-            *args: Its arguments (EJSON values).
-            timeout: Seconds to wait; when it runs out the call is forgotten (its result,
-                should it come, is ignored) and :class:`ddp.DDPTimeoutError` raised.
-            wait: Meteor's ``wait``: run alone, after every earlier call finished.
-            no_retry: Do not re-send after a dropped connection; fail with
-                :class:`ddp.InvocationFailedError` instead.
-
-        Raises:
-            ddp.MethodError: The server answered with an error.
-            ddp.ConnectionClosedError: The client closed or gave up first.
-            ddp.DDPTimeoutError: ``timeout`` ran out.
-        """
         return self._await_call(self.go(method, *args, wait=wait, no_retry=no_retry), timeout)
 
     def _await_call(self, pending: MethodCall, timeout: float | None) -> Any:
@@ -308,20 +206,6 @@ class Client(ClientBase):
             raise
 
     def go(self, method: str, *args: Any, wait: bool = False, no_retry: bool = False) -> MethodCall:
-        """Start a method call and return its :class:`MethodCall` at once.
-
-        Calls made while reconnecting are queued and sent once connected.
-
-        Args:
-            method: The method's name.
-            *args: Its arguments (EJSON values).
-            wait: Meteor's ``wait``: run after every earlier call, and before every later one.
-            no_retry: Do not re-send after a reconnect: fail with
-                :class:`ddp.InvocationFailedError` instead if it was sent.
-
-        Raises:
-            ddp.ClientClosedError: The client is closed.
-        """
         return self._start_call(method, args, wait, no_retry, None)
 
     def _start_call(
@@ -357,20 +241,6 @@ class Client(ClientBase):
     def subscribe(
         self, name: str, *args: Any, wait: bool = True, timeout: float | None = None
     ) -> Subscription:
-        """Subscribe to a publication and return its :class:`Subscription`.
-
-        Args:
-            name: The publication's name.
-            *args: Its arguments (EJSON values). One publication may be subscribed twice.
-            wait: Return only once the subscription is ready (its data is in the cache).
-            timeout: Seconds to wait for ``ready``; when it runs out the subscription is
-                stopped and :class:`ddp.DDPTimeoutError` raised.
-
-        Raises:
-            ddp.SubscriptionError: The server refused it (``RateLimitedError`` included).
-            ddp.ConnectionClosedError: The client closed or gave up first.
-            ddp.DDPTimeoutError: ``timeout`` ran out.
-        """
         with self._lock:
             self._require_running()
             sub = self._session.subscribe(
@@ -394,17 +264,6 @@ class Client(ClientBase):
 
     # -- misc ---------------------------------------------------------------------------
     def ping(self, timeout: float | None = None) -> float:
-        """Send a ``ping`` and return the round-trip time in seconds.
-
-        While the client is not connected (dialing, reconnecting), the ping waits for the
-        connection as calls do; ``timeout`` bounds the whole wait.
-
-        Raises:
-            ddp.DDPTimeoutError: No ``pong`` in time.
-            ddp.ConnectionClosedError: The connection dropped after the ping was sent
-                (pings are not re-sent), or the client closed or gave up.
-            ddp.InvalidStateError: The connection speaks DDP ``pre1``, which has no ping.
-        """
         future: Future[float] = Future()
         with self._lock:
             self._require_running()
@@ -418,13 +277,6 @@ class Client(ClientBase):
                 self._session.forget_ping(future)
 
     def send(self, message: dict[str, Any]) -> None:
-        """Send a raw DDP message (EJSON-encoded); the seed's ``Send``.
-
-        Raises:
-            TypeError: ``message`` is not a dict.
-            ddp.ClientClosedError: The client is closed.
-            ddp.InvalidStateError: There is no open connection.
-        """
         with self._lock:
             self._require_running()
             self._session.send_raw(message)
@@ -432,12 +284,10 @@ class Client(ClientBase):
         self._outbox.flush()
 
     def stats(self) -> ClientStats:
-        """Return a snapshot of the client's statistics (:class:`ddp.ClientStats`)."""
         with self._lock:
             return self._session.snapshot()
 
     def reset_stats(self) -> None:
-        """Zero the statistics."""
         with self._lock:
             self._session.reset_stats()
 
@@ -453,18 +303,6 @@ class Client(ClientBase):
         params: Mapping[str, Any] | None = None,
         timeout: float | None = None,
     ) -> LoginResult:
-        """Log in with a password (by username or email), a resume token, or custom params.
-
-        The password goes out as its SHA-256 digest (a pre-hashed ``{"digest", "algorithm"}``
-        is accepted). ``params`` is sent as the ``login`` argument as given, for a custom
-        login handler on the server (``Accounts.registerLoginHandler``); its result is
-        handled as a password login's. The token is kept in the token store and used to log
-        in again first after every new session; a refused ``token=`` is forgotten.
-
-        Raises:
-            ddp.LoginError: The server refused.
-            TypeError: The arguments do not name one way of logging in.
-        """
         login_arg = login_params(
             user=user, password=password, email=email, token=token, code=code, params=params
         )
@@ -474,8 +312,6 @@ class Client(ClientBase):
         return result
 
     def logout(self, timeout: float | None = None) -> None:
-        """Log out: forget the resume token first (so a reconnect cannot log in again with
-        it), then call Meteor's ``logout``."""
         with self._lock:
             self._require_running()
             self._session.begin_logout()
@@ -485,19 +321,6 @@ class Client(ClientBase):
     def on_collection_change(
         self, callback: Callable[[Sequence[CollectionChange]], Any]
     ) -> Callable[[], None]:
-        """Call ``callback(changes)`` after every batch of data that changed the cache.
-
-        ``changes`` is a tuple of :class:`ddp.collection.CollectionChange` (collection, op
-        ``"added"``/``"changed"``/``"removed"``, ``_id``, fields): the net effect of one
-        batch, so a reconnect that swaps the cache reports only what really differs. The
-        callback runs on the dispatcher thread, after the observers of the same batch.
-
-        Returns:
-            A function that removes the listener.
-
-        Raises:
-            ddp.InvalidStateError: The client was made with ``collections=False``.
-        """
         return add_change_listener(self._session.registry, callback)
 
     # -- internals: all below run with self._lock held unless said otherwise -------------
@@ -659,3 +482,17 @@ class Client(ClientBase):
 
     def __repr__(self) -> str:
         return f"<ddp.Client {self.url} {self.status.name}>"
+
+
+# The public methods' docstrings are shared with ``ddp.AsyncClient`` (see ddp._docs).
+document(
+    Client,
+    CLIENT_METHODS,
+    {
+        "driver_args": "    transport: The dial function of the transport (default: websockets);\n"
+        "        see :data:`ddp._transport.SyncDial`.",
+        "close_wait": "the I/O thread and for the callbacks already queued",
+        "close_from": "a callback may call it",
+        "change_callbacks": "on the dispatcher thread, after the observers of the same batch",
+    },
+)
