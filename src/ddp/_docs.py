@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-__all__ = ["CLIENT_ARGS", "CLIENT_METHODS", "document"]
+__all__ = ["CLIENT_ARGS", "CLIENT_METHODS", "HANDLE_METHODS", "document"]
 
 T = TypeVar("T", bound=type)
 
@@ -171,6 +171,40 @@ Raises:
 """Docstring of each public client method (``<name>`` markers are filled per driver)."""
 
 
+HANDLE_METHODS: dict[str, str] = {
+    "result": """\
+Wait for the method's result and return it.
+
+Args:
+    timeout: Seconds to wait (``None``: until the call ends). Running out of time
+        raises but leaves the call running: wait again, or :meth:`cancel` it.
+
+Raises:
+    ddp.MethodError: The server answered with an error (``RateLimitedError``,
+        ``InvocationFailedError`` and ``LoginError`` are kinds of it).
+    ddp.ConnectionClosedError: The client closed or gave up before the result.
+    ddp.DDPTimeoutError: ``timeout`` ran out.
+    <cancelled>: The call was cancelled.""",
+    "data_visible": """\
+Wait until every write of the method is in the local cache (DDP's ``updated``).
+
+Raises:
+    ddp.ConnectionClosedError: The client closed or gave up first.
+    ddp.DDPTimeoutError: ``timeout`` ran out.
+    <cancelled>: The call was cancelled.""",
+    "ready": """\
+Wait until the initial data is in the local cache (DDP's ``ready``).
+
+Raises:
+    ddp.SubscriptionError: The server refused or ended it (``RateLimitedError``
+        is a kind of it); the whole error object is kept.
+    ddp.ConnectionClosedError: The client closed or gave up first.
+    ddp.InvalidStateError: It was stopped before it became ready.
+    ddp.DDPTimeoutError: ``timeout`` ran out.""",
+}
+"""Docstring of the waiting methods of ``MethodCall`` and ``Subscription`` (both drivers)."""
+
+
 def document(cls: T, texts: Mapping[str, str], words: Mapping[str, str]) -> T:
     """Give ``cls``'s methods named in ``texts`` their docstring, markers filled from ``words``.
 
@@ -186,7 +220,9 @@ def document(cls: T, texts: Mapping[str, str], words: Mapping[str, str]) -> T:
             + _indent(CLIENT_ARGS.replace("<driver_args>", words["driver_args"]))
         )
     for name, text in texts.items():
-        function = cls.__dict__[name]
+        function = cls.__dict__.get(name)
+        if function is None:
+            continue  # a method of the other handle class
         if function.__doc__:
             continue
         for marker, word in words.items():

@@ -126,6 +126,9 @@ class BaseMethodCall:
 class BaseSubscription:
     """The state of a subscription, keyed by its id, across reconnects.
 
+    It lives across reconnects (re-sent with the same id) until ``stop()`` or the server
+    ends it. One publication may be subscribed several times, with other arguments.
+
     Attributes:
         id: The DDP subscription id.
         name: The publication's name.

@@ -28,7 +28,7 @@ import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypedDict, TypeVar
 
 from ddp._handles import BaseMethodCall, BaseSubscription, FutureLike, settle
 from ddp._options import ClientOptions
@@ -71,6 +71,7 @@ __all__ = [
     "ClientBase",
     "ListenerRegistry",
     "LoginHook",
+    "LoginWays",
     "Session",
     "add_change_listener",
     "as_login_error",
@@ -92,6 +93,16 @@ S = TypeVar("S", bound=BaseSubscription)
 
 LoginHook = Callable[[Any, DDPError | None], Any]
 """Turns a call's outcome into its result (or raises); run as the result arrives."""
+
+
+class LoginWays(TypedDict, total=False):
+    """The keyword ways of logging in that ``login()`` takes besides ``user``/``password``
+    (see :func:`login_params`)."""
+
+    email: str | None
+    token: str | None
+    code: str | None
+    params: Mapping[str, Any] | None
 
 
 # -- listeners --------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -28,6 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from ddp._transport import CLOSE_TIMEOUT, Deliver, DialSpec, FrameMeter, Framing, TransportClosed
+from ddp._wsmessages import connect_options
 from ddp.asyncio._connection import connection_options, receive_texts
 from ddp.asyncio._writes import write_texts
 from ddp.stats import text_size
@@ -43,24 +43,7 @@ async def dial(spec: DialSpec, meter: FrameMeter) -> WebsocketsTransport:
     Raises:
         OSError, TimeoutError, websockets.exceptions.InvalidHandshake: The dial failed.
     """
-    kwargs: dict[str, Any] = {}
-    if spec.ssl is not None:
-        kwargs["ssl"] = spec.ssl
-    if spec.origin is not None:
-        kwargs["origin"] = spec.origin
-    ws = await ws_connect(
-        spec.url,
-        additional_headers=list(spec.headers) or None,
-        compression="deflate" if spec.compression else None,
-        proxy=spec.proxy,
-        open_timeout=spec.open_timeout,
-        # DDP has its own heartbeats; websockets' pings would only double them.
-        ping_interval=None,
-        close_timeout=spec.close_timeout,
-        max_size=spec.max_size,
-        **connection_options(),
-        **kwargs,
-    )
+    ws = await ws_connect(spec.url, **connect_options(spec), **connection_options())
     return WebsocketsTransport(ws, meter, Framing(spec.sockjs), spec.close_timeout)
 
 

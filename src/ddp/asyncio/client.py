@@ -32,12 +32,12 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Unpack
 
 from ddp._docs import CLIENT_METHODS, document
 from ddp._options import ClientOptionArgs, dial_spec, validate_options
-from ddp._session import ClientBase, Session, add_change_listener, login_params
+from ddp._session import ClientBase, LoginWays, Session, add_change_listener, login_params
 from ddp._transport import AsyncDial, AsyncTransport, FrameMeter
 from ddp.asyncio._calls import MethodCall, Subscription, wait_for
 from ddp.asyncio._events import DEFAULT_EVENT_QUEUE, EventStream
@@ -196,24 +196,12 @@ class AsyncClient(ClientBase):
             raise
 
     def go(self, method: str, *args: Any, wait: bool = False, no_retry: bool = False) -> MethodCall:
-        return self._start_call(method, args, wait, no_retry, None)
+        return self._go(method, args, wait=wait, no_retry=no_retry)
 
-    def _start_call(
-        self,
-        method: str,
-        args: tuple[Any, ...],
-        wait: bool,
-        no_retry: bool,
-        hook: Callable[[Any, Any], Any] | None,
-    ) -> MethodCall:
+    def _go(self, method: str, args: tuple[Any, ...], **flags: Any) -> MethodCall:
         loop = self._bind_loop()
         call = self._session.call(
-            method,
-            args,
-            lambda method_id: MethodCall(self, method_id, method, args, loop),
-            wait=wait,
-            no_retry=no_retry,
-            hook=hook,
+            method, args, lambda method_id: MethodCall(self, method_id, method, args, loop), **flags
         )
         self._process()
         return call
@@ -276,17 +264,12 @@ class AsyncClient(ClientBase):
         user: str | None = None,
         password: str | bytes | dict[str, Any] | None = None,
         *,
-        email: str | None = None,
-        token: str | None = None,
-        code: str | None = None,
-        params: Mapping[str, Any] | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
+        **how: Unpack[LoginWays],
     ) -> LoginResult:
-        login_arg = login_params(
-            user=user, password=password, email=email, token=token, code=code, params=params
-        )
-        hook = self._session.login_hook(token_given=token is not None)
-        handle = self._start_call("login", (login_arg,), True, False, hook)
+        login_arg = login_params(user=user, password=password, **how)
+        hook = self._session.login_hook(token_given=how.get("token") is not None)
+        handle = self._go("login", (login_arg,), wait=True, hook=hook)
         result: LoginResult = await self._await_call(handle, timeout)
         return result
 

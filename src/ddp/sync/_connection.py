@@ -15,11 +15,10 @@ close frames, TLS, proxies, permessage-deflate, size limits and sending. Fragmen
 the UTF-8 check and binary messages are handled as ``recv`` would (see
 :mod:`ddp._wsmessages`).
 
-The subclass relies on internals of websockets that are not part of its documented API and
-change between releases; :data:`FAST_PATH_SUPPORTED` says whether the installed release has
-them. When it does not, the transport dials websockets' stock connection and reads it with
-``recv``: :func:`connection_options` and :func:`text_reader` are the one interface the
-transport uses for both.
+Undocumented websockets internals are what this subclass builds on, and releases change
+them: :data:`FAST_PATH_SUPPORTED` tells whether this one has them all. Without them the
+transport falls back to the stock connection, read with ``recv``; it goes through
+:func:`connection_options` and :func:`text_reader` either way.
 """
 
 from __future__ import annotations

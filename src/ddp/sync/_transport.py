@@ -21,9 +21,9 @@ from collections.abc import Sequence
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
-from websockets.typing import Origin
 
 from ddp._transport import DialSpec, FrameMeter, Framing, TransportClosed
+from ddp._wsmessages import connect_options
 from ddp.sync._connection import DirectConnection, connection_options, text_reader
 
 __all__ = ["TransportClosed", "WebsocketsTransport", "dial"]
@@ -37,20 +37,7 @@ def dial(spec: DialSpec, meter: FrameMeter) -> WebsocketsTransport:
     Raises:
         OSError, TimeoutError, websockets.exceptions.InvalidHandshake: The dial failed.
     """
-    ws = connect(
-        spec.url,
-        ssl=spec.ssl,
-        origin=None if spec.origin is None else Origin(spec.origin),
-        additional_headers=list(spec.headers) or None,
-        compression="deflate" if spec.compression else None,
-        proxy=spec.proxy,
-        open_timeout=spec.open_timeout,
-        # DDP has its own heartbeats; websockets' pings would only double them.
-        ping_interval=None,
-        close_timeout=spec.close_timeout,
-        max_size=spec.max_size,
-        **connection_options(),
-    )
+    ws = connect(spec.url, **connect_options(spec), **connection_options())
     # What ``with connect(...) as ws`` does: websockets >= 17.1 warns about a connection
     # used outside a ``with`` block otherwise; we close it ourselves.
     ws = ws.__enter__()

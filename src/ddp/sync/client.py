@@ -35,13 +35,19 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Unpack
 
 from ddp._docs import CLIENT_METHODS, document
 from ddp._options import ClientOptionArgs, dial_spec, validate_options
-from ddp._session import ClientBase, LoginHook, Session, add_change_listener, login_params
+from ddp._session import (
+    ClientBase,
+    LoginWays,
+    Session,
+    add_change_listener,
+    login_params,
+)
 from ddp._transport import CLOSE_TIMEOUT, FrameMeter, SyncDial, SyncTransport, TransportClosed
 from ddp.auth import LoginResult
 from ddp.collection import CollectionChange
@@ -206,25 +212,16 @@ class Client(ClientBase):
             raise
 
     def go(self, method: str, *args: Any, wait: bool = False, no_retry: bool = False) -> MethodCall:
-        return self._start_call(method, args, wait, no_retry, None)
+        return self._go(method, args, wait=wait, no_retry=no_retry)
 
-    def _start_call(
-        self,
-        method: str,
-        params: tuple[Any, ...],
-        wait: bool,
-        no_retry: bool,
-        hook: LoginHook | None,
-    ) -> MethodCall:
+    def _go(self, method: str, params: tuple[Any, ...], **flags: Any) -> MethodCall:
         with self._lock:
             self._require_running()
             pending = self._session.call(
                 method,
                 params,
                 lambda method_id: MethodCall(self, method_id, method, params),
-                wait=wait,
-                no_retry=no_retry,
-                hook=hook,
+                **flags,
             )
             self._pump()
         self._outbox.flush()
@@ -297,17 +294,12 @@ class Client(ClientBase):
         user: str | None = None,
         password: str | bytes | dict[str, Any] | None = None,
         *,
-        email: str | None = None,
-        token: str | None = None,
-        code: str | None = None,
-        params: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        **how: Unpack[LoginWays],
     ) -> LoginResult:
-        login_arg = login_params(
-            user=user, password=password, email=email, token=token, code=code, params=params
-        )
-        hook = self._session.login_hook(token_given=token is not None)
-        pending = self._start_call("login", (login_arg,), True, False, hook)
+        login_arg = login_params(user=user, password=password, **how)
+        hook = self._session.login_hook(token_given=how.get("token") is not None)
+        pending = self._go("login", (login_arg,), wait=True, hook=hook)
         result: LoginResult = self._await_call(pending, timeout)
         return result
 
