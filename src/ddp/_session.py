@@ -24,16 +24,17 @@ gives up, :class:`ddp.ConnectionClosedError` for a ping whose connection dropped
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Generic, ParamSpec, TypedDict, TypeVar
+from typing import Any, TypeVar
 
 from ddp._handles import BaseMethodCall, BaseSubscription, FutureLike, settle
+from ddp._listeners import ListenerRegistry
+from ddp._login import as_login_error, parse_login_result, permanent_failure, token_is_usable
 from ddp._options import ClientOptions
-from ddp.auth import LoginResult, MemoryTokenStore, password_login_params, resume_login_params
-from ddp.collection import Collection, CollectionChange, CollectionRegistry, CollectionStats
+from ddp.auth import LoginResult, MemoryTokenStore
+from ddp.collection import Collection, CollectionRegistry, CollectionStats
 from ddp.events import (
     Connected,
     ConnectionLost,
@@ -56,290 +57,21 @@ from ddp.exceptions import (
     ConnectionFailedError,
     DDPError,
     InvalidStateError,
-    InvocationFailedError,
-    LoginError,
-    MethodError,
     ProtocolError,
-    RateLimitedError,
-    RemoteError,
 )
 from ddp.protocol import ClientProtocol
 from ddp.stats import ClientStats, StatsRecorder
 
-__all__ = [
-    "TOKEN_EXPIRY_MARGIN",
-    "ClientBase",
-    "ListenerRegistry",
-    "LoginHook",
-    "LoginWays",
-    "Session",
-    "add_change_listener",
-    "as_login_error",
-    "login_params",
-    "parse_login_result",
-    "permanent_failure",
-    "token_is_usable",
-]
+__all__ = ["ClientBase", "LoginHook", "Session"]
 
 logger = logging.getLogger("ddp.client")
 
-TOKEN_EXPIRY_MARGIN = 60.0
-"""A resume token expiring within this many seconds is not used: the login would race the
-expiry and fail with "Your session has expired" anyway."""
 
-P = ParamSpec("P")
 C = TypeVar("C", bound=BaseMethodCall)
 S = TypeVar("S", bound=BaseSubscription)
 
 LoginHook = Callable[[Any, DDPError | None], Any]
 """Turns a call's outcome into its result (or raises); run as the result arrives."""
-
-
-class LoginWays(TypedDict, total=False):
-    """The keyword ways of logging in that ``login()`` takes besides ``user``/``password``
-    (see :func:`login_params`)."""
-
-    email: str | None
-    token: str | None
-    code: str | None
-    params: Mapping[str, Any] | None
-
-
-# -- listeners --------------------------------------------------------------------------------
-
-
-class ListenerRegistry(Generic[P]):
-    """Callbacks for one kind of notification, each one isolated from the others.
-
-    :meth:`emit` calls every listener in the order they were added; an exception is logged
-    (with its traceback) on ``ddp.client`` and never propagates. A listener that returns an
-    awaitable (a coroutine function) has it handed to ``on_awaitable`` (the asyncio driver
-    runs it as a task); without one, it is closed and a warning is logged.
-
-    Args:
-        kind: What is notified, for log messages (``"status"``, ``"connected"``...).
-        on_awaitable: What to do with an awaitable a listener returned.
-    """
-
-    __slots__ = ("_kind", "_listeners", "_on_awaitable")
-
-    def __init__(
-        self, kind: str, on_awaitable: Callable[[Awaitable[Any]], None] | None = None
-    ) -> None:
-        self._kind = kind
-        self._listeners: tuple[Callable[P, Any], ...] = ()
-        self._on_awaitable = on_awaitable
-
-    def add(self, callback: Callable[P, Any]) -> Callable[[], None]:
-        """Add ``callback``; return a function that removes it (safe to call twice)."""
-        if not callable(callback):
-            raise TypeError(f"a {self._kind} listener must be callable")
-        # A tuple swapped whole keeps emit() safe when a listener adds or removes listeners.
-        self._listeners = (*self._listeners, callback)
-
-        def remove() -> None:
-            listeners = list(self._listeners)
-            for i, cb in enumerate(listeners):
-                if cb is callback:
-                    del listeners[i]
-                    self._listeners = tuple(listeners)
-                    return
-
-        return remove
-
-    def __bool__(self) -> bool:
-        return bool(self._listeners)
-
-    def __len__(self) -> int:
-        return len(self._listeners)
-
-    def emit(self, *args: P.args, **kwargs: P.kwargs) -> None:
-        """Call every listener with the given arguments, logging any exception."""
-        for callback in self._listeners:
-            try:
-                result = callback(*args, **kwargs)
-            except Exception:
-                logger.exception("%s listener %r raised", self._kind, callback)
-                continue
-            if result is not None and isinstance(result, Awaitable):
-                if self._on_awaitable is not None:
-                    self._on_awaitable(result)
-                else:
-                    close = getattr(result, "close", None)
-                    if close is not None:
-                        close()
-                    logger.warning(
-                        "%s listener %r returned an awaitable; the blocking client cannot "
-                        "run coroutines, it was discarded",
-                        self._kind,
-                        callback,
-                    )
-
-
-def add_change_listener(
-    registry: CollectionRegistry | None,
-    callback: Callable[[Sequence[CollectionChange]], Any],
-    *,
-    on_awaitable: Callable[[Awaitable[Any]], None] | None = None,
-    defer: Callable[[Callable[[], None]], Any] | None = None,
-) -> Callable[[], None]:
-    """Hook an ``on_collection_change`` callback to a client's store.
-
-    The store calls its change listeners through its own ``dispatch`` (the blocking
-    client's dispatcher thread; at once, on the event loop, for the asyncio client);
-    ``defer`` moves the call on once more (the asyncio client passes ``loop.call_soon``, so
-    a listener never runs inside the receive loop). The callback is isolated like every
-    other listener (see :class:`ListenerRegistry`).
-
-    Returns:
-        A function that removes the callback; nothing is delivered to it once it returns.
-
-    Raises:
-        InvalidStateError: The client keeps no collections (``collections=False``).
-        TypeError: ``callback`` is not callable.
-    """
-    if registry is None:
-        raise InvalidStateError("this client keeps no collections (collections=False)")
-    listener: ListenerRegistry[[Sequence[CollectionChange]]] = ListenerRegistry(
-        "collection change", on_awaitable
-    )
-    unlisten = listener.add(callback)
-    if defer is None:
-        unhook = registry.add_listener(listener.emit)
-    else:
-
-        def deferred(changes: Sequence[CollectionChange]) -> None:
-            defer(partial(listener.emit, changes))
-
-        unhook = registry.add_listener(deferred)
-
-    def remove() -> None:
-        unlisten()  # a deferred delivery already queued then reaches nobody
-        unhook()
-
-    return remove
-
-
-# -- failure and login helpers ----------------------------------------------------------------
-
-
-def permanent_failure(failure: DDPError | None, url: str) -> DDPError:
-    """Return the error a client raises for good once its core has given up (status FAILED).
-
-    Args:
-        failure: The core's :attr:`ddp.protocol.ClientProtocol.failure`: a
-            :class:`ddp.VersionNegotiationError` or a :class:`ddp.ConnectionFailedError`.
-        url: The server, named in the message.
-    """
-    if failure is None:  # the core reports FAILED only with a failure; stay typed regardless
-        return ConnectionFailedError(f"cannot connect to {url}: the client gave up")
-    error = type(failure)(f"cannot connect to {url}: {failure}")
-    error.__cause__ = failure
-    return error
-
-
-def login_params(
-    *,
-    user: str | None = None,
-    password: str | bytes | dict[str, Any] | None = None,
-    email: str | None = None,
-    token: str | None = None,
-    code: str | None = None,
-    params: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Return the argument of Meteor's ``login`` method for ``client.login(...)``.
-
-    Exactly one way of logging in must be given: ``user=`` (a username, or an email when it
-    contains ``@``) or ``email=`` with ``password=``, or ``token=`` (a resume token), or
-    ``params=``: the whole argument, as a custom login handler on the server expects it
-    (sent as given, EJSON-encoded).
-
-    Raises:
-        TypeError: The combination of arguments is not one of the above.
-    """
-    if params is not None:
-        if any(x is not None for x in (user, email, password, token, code)):
-            raise TypeError("login(params=...) takes no user, email, password, token or code")
-        if not isinstance(params, Mapping):
-            raise TypeError(f"login params must be a mapping, not {type(params).__name__}")
-        return dict(params)
-    if token is not None:
-        if any(x is not None for x in (user, email, password, code)):
-            raise TypeError("login(token=...) takes no user, email, password or code")
-        return resume_login_params(token)
-    if password is None:
-        raise TypeError("login() needs password= with user= or email=, or token=")
-    if (user is None) == (email is None):
-        raise TypeError("login() needs exactly one of user= or email= with password=")
-    return password_login_params(user=user, email=email, password=password, code=code)
-
-
-def parse_login_result(result: Any) -> LoginResult:
-    """Turn the result of a successful ``login`` into a :class:`ddp.auth.LoginResult`.
-
-    ``tokenExpires`` may be an aware ``datetime`` (EJSON-decoded), ``{"$date": ms}``, a
-    number of milliseconds since the epoch, or missing.
-
-    Raises:
-        ProtocolError: The result lacks a string ``id`` or ``token``.
-    """
-    if not isinstance(result, dict):
-        raise ProtocolError(f"login result is not an object: {type(result).__name__}")
-    user_id = result.get("id")
-    token = result.get("token")
-    if not isinstance(user_id, str) or not isinstance(token, str) or not token:
-        raise ProtocolError("login result lacks a string 'id' and 'token'")
-    expires = _as_datetime(result.get("tokenExpires"))
-    kind = result.get("type")
-    return LoginResult(
-        id=user_id,
-        token=token,
-        token_expires=expires,
-        type=kind if isinstance(kind, str) else None,
-    )
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    if isinstance(value, dict) and set(value) == {"$date"}:
-        value = value["$date"]
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        try:
-            return datetime.fromtimestamp(value / 1000.0, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    return None
-
-
-def token_is_usable(
-    result: LoginResult, now: datetime, margin: float = TOKEN_EXPIRY_MARGIN
-) -> bool:
-    """Whether ``result.token`` may be used to resume at wall-clock time ``now``.
-
-    A token without a known expiry is usable; one expiring within ``margin`` seconds is not.
-    """
-    if result.token_expires is None:
-        return True
-    return (result.token_expires - now).total_seconds() > margin
-
-
-def as_login_error(error: BaseException) -> BaseException:
-    """Return ``error`` as a :class:`ddp.LoginError` when the server refused a login.
-
-    Connection-level errors (closed, failed, timeout) pass through unchanged.
-    """
-    # A rate limit or an invocation-failed keeps its own, more useful type.
-    if isinstance(error, LoginError | RateLimitedError | InvocationFailedError):
-        return error
-    if isinstance(error, MethodError) or type(error) is RemoteError:
-        converted = LoginError(error.error, error.reason, error.details)
-        converted.__cause__ = error
-        return converted
-    return error
-
-
-# -- the session ------------------------------------------------------------------------------
 
 
 def _nothing() -> None:

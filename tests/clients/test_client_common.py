@@ -10,14 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ddp import LoginError, MethodError, ProtocolError, RateLimitedError
+from ddp._listeners import ListenerRegistry
+from ddp._login import as_login_error, login_params, parse_login_result, token_is_usable
 from ddp._options import parse_url, validate_options
-from ddp._session import (
-    ListenerRegistry,
-    as_login_error,
-    login_params,
-    parse_login_result,
-    token_is_usable,
-)
 from ddp.auth import LoginResult, MemoryTokenStore, TokenStore
 from ddp.backoff import Backoff
 from ddp.stats import IOStats, StatsRecorder, text_size

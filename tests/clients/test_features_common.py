@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import ddp
-from ddp._session import login_params, permanent_failure
+from ddp._login import login_params, permanent_failure
 
 
 def test_login_params_are_sent_as_given_and_exclusive() -> None:

@@ -36,8 +36,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Unpack
 
 from ddp._docs import CLIENT_METHODS, document
+from ddp._listeners import add_change_listener
+from ddp._login import LoginWays, login_params
 from ddp._options import ClientOptionArgs, dial_spec, validate_options
-from ddp._session import ClientBase, LoginWays, Session, add_change_listener, login_params
+from ddp._session import ClientBase, Session
 from ddp._transport import AsyncDial, AsyncTransport, FrameMeter
 from ddp.asyncio._calls import MethodCall, Subscription, wait_for
 from ddp.asyncio._events import DEFAULT_EVENT_QUEUE, EventStream

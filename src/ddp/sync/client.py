@@ -40,14 +40,10 @@ from concurrent.futures import Future
 from typing import Any, Unpack
 
 from ddp._docs import CLIENT_METHODS, document
+from ddp._listeners import add_change_listener
+from ddp._login import LoginWays, login_params
 from ddp._options import ClientOptionArgs, dial_spec, validate_options
-from ddp._session import (
-    ClientBase,
-    LoginWays,
-    Session,
-    add_change_listener,
-    login_params,
-)
+from ddp._session import ClientBase, Session
 from ddp._transport import CLOSE_TIMEOUT, FrameMeter, SyncDial, SyncTransport, TransportClosed
 from ddp.auth import LoginResult
 from ddp.collection import CollectionChange
