@@ -182,11 +182,13 @@ class Session:
         """Start a method call; ``make(method_id)`` builds the driver's handle for it."""
         if not isinstance(method, str) or not method:
             raise TypeError("a method name must be a non-empty string")
-        self.check_open()
+        if self.closed or self.failure is not None:
+            self.check_open()
         method_id = self.proto.call(method, params, wait=wait, no_retry=no_retry)
         handle = make(method_id)
         handle._sent_at = self.now()
-        handle._hook = hook
+        if hook is not None:
+            handle._hook = hook
         self.calls[method_id] = handle
         return handle
 

@@ -473,7 +473,7 @@ class AsyncClient(ClientBase):
     def _write(self) -> None:
         transport = self._transport
         if transport is not None:
-            texts = self._session.take_output()
+            texts = self._session.proto.data_to_send()  # the hot path: no wrapper call
             if texts:
                 transport.send(texts)
 
