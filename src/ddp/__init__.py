@@ -1,7 +1,10 @@
 """ddp: a client (asyncio and blocking) and a test server for Meteor's DDP protocol.
 
 The drivers are imported lazily, so ``import ddp`` stays cheap and the blocking client never
-pulls in asyncio.
+pulls in asyncio. The types users annotate with are here too: :class:`ClientStats` (and its
+:class:`IOStats`, :class:`LatencyStats`), :class:`LoginResult`, :class:`TokenStore` and
+:class:`MemoryTokenStore`, :class:`Backoff`; each driver's handles are in its package
+(``ddp.asyncio.MethodCall``, ``ddp.sync.Subscription``...).
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ddp.auth import LoginResult, MemoryTokenStore, TokenStore
+from ddp.backoff import Backoff
 from ddp.events import Status
 from ddp.exceptions import (
     ClientClosedError,
@@ -28,6 +33,7 @@ from ddp.exceptions import (
     SubscriptionError,
     VersionNegotiationError,
 )
+from ddp.stats import ClientStats, IOStats, LatencyStats
 
 if TYPE_CHECKING:
     from ddp.asyncio import AsyncClient
@@ -37,23 +43,30 @@ from ddp._version import __version__
 
 __all__ = [
     "AsyncClient",
+    "Backoff",
     "Client",
     "ClientClosedError",
+    "ClientStats",
     "ConnectionClosedError",
     "ConnectionFailedError",
     "DDPError",
     "DDPTimeoutError",
     "EJSONError",
+    "IOStats",
     "InvalidSelectorError",
     "InvalidStateError",
     "InvocationFailedError",
+    "LatencyStats",
     "LoginError",
+    "LoginResult",
+    "MemoryTokenStore",
     "MethodError",
     "ProtocolError",
     "RateLimitedError",
     "RemoteError",
     "Status",
     "SubscriptionError",
+    "TokenStore",
     "VersionNegotiationError",
     "__version__",
 ]

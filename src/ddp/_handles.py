@@ -10,6 +10,7 @@ waiting methods.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol, Self, TypeVar
 
 from ddp.exceptions import DDPError
@@ -80,7 +81,7 @@ class BaseMethodCall:
         params: The arguments, as sent.
     """
 
-    __slots__ = ("_client", "_result", "_sent_at", "_visible", "id", "method", "params")
+    __slots__ = ("_client", "_hook", "_result", "_sent_at", "_visible", "id", "method", "params")
 
     _result: FutureLike[Any]
     _visible: FutureLike[None]
@@ -94,6 +95,8 @@ class BaseMethodCall:
         self.method = method
         self.params = params
         self._sent_at = 0.0
+        # Turns the outcome into the result as it arrives (login keeps its token this way).
+        self._hook: Callable[[Any, DDPError | None], Any] | None = None
 
     def done(self) -> bool:
         """Whether the result (or the error) is known."""
@@ -122,6 +125,9 @@ class BaseMethodCall:
 
 class BaseSubscription:
     """The state of a subscription, keyed by its id, across reconnects.
+
+    It lives across reconnects (re-sent with the same id) until ``stop()`` or the server
+    ends it. One publication may be subscribed several times, with other arguments.
 
     Attributes:
         id: The DDP subscription id.

@@ -8,16 +8,19 @@ with close code 1007, as ``recv`` does), binary messages are dropped (Meteor's c
 ignores them too).
 
 It also holds :func:`assigned_in_init`, which the modules relying on websockets internals use
-to check, at import, that the installed release has them.
+to check, at import, that the installed release has them, and :func:`connect_options`, the
+arguments both websockets transports dial with.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from websockets.frames import Frame, Opcode
 
-__all__ = ["DATA_OPCODES", "TextMessages", "assigned_in_init"]
+from ddp._transport import DialSpec
+
+__all__ = ["DATA_OPCODES", "TextMessages", "assigned_in_init", "connect_options"]
 
 _TEXT: Final = Opcode.TEXT
 _CONT: Final = Opcode.CONT
@@ -37,6 +40,29 @@ def assigned_in_init(cls: type, name: str) -> bool:
         if code is not None and name in code.co_names:
             return True
     return False
+
+
+def connect_options(spec: DialSpec) -> dict[str, Any]:
+    """Return the keyword arguments of websockets' ``connect`` (asyncio or sync) for ``spec``.
+
+    TLS and the origin are left out when not set, so websockets applies its defaults (a
+    verified default context for ``wss://``).
+    """
+    options: dict[str, Any] = {
+        "additional_headers": list(spec.headers) or None,
+        "compression": "deflate" if spec.compression else None,
+        "proxy": spec.proxy,
+        "open_timeout": spec.open_timeout,
+        # DDP has its own heartbeats; websockets' pings would only double them.
+        "ping_interval": None,
+        "close_timeout": spec.close_timeout,
+        "max_size": spec.max_size,
+    }
+    if spec.ssl is not None:
+        options["ssl"] = spec.ssl
+    if spec.origin is not None:
+        options["origin"] = spec.origin
+    return options
 
 
 class TextMessages:

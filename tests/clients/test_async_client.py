@@ -77,7 +77,7 @@ async def test_call_timeout_forgets_the_call(server: Server, client: AsyncClient
         await client.call("park", "t", timeout=0.05)
     server.app.release.set()  # its late result must be ignored quietly
     assert await client.call("echo", 1) == 1
-    assert [call.method for call in client._calls.values()] in ([], ["echo"])  # park's gone
+    assert [call.method for call in client._session.calls.values()] in ([], ["echo"])  # park's gone
 
 
 async def test_cancel_a_call(server: Server, client: AsyncClient) -> None:
@@ -161,7 +161,7 @@ async def test_stopped_before_ready(client: AsyncClient) -> None:
 async def test_subscribe_timeout_stops_it(client: AsyncClient) -> None:
     with pytest.raises(ddp.DDPTimeoutError):
         await client.subscribe("gated", 1, timeout=0.05)
-    assert client._subs == {}
+    assert client._session.subs == {}
 
 
 async def test_collections_false_keeps_no_cache(server: Server) -> None:

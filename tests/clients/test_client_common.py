@@ -10,15 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ddp import LoginError, MethodError, ProtocolError, RateLimitedError
-from ddp._client_common import (
-    ListenerRegistry,
-    as_login_error,
-    login_params,
-    parse_login_result,
-    parse_url,
-    token_is_usable,
-    validate_options,
-)
+from ddp._listeners import ListenerRegistry
+from ddp._login import as_login_error, login_params, parse_login_result, token_is_usable
+from ddp._options import parse_url, validate_options
 from ddp.auth import LoginResult, MemoryTokenStore, TokenStore
 from ddp.backoff import Backoff
 from ddp.stats import IOStats, StatsRecorder, text_size
@@ -206,3 +200,33 @@ def test_stats_recorder() -> None:
     assert text_size("é") == 2 and text_size("e") == 1
     with pytest.raises(ValueError):
         StatsRecorder(0.0, reservoir_size=0)
+
+
+def test_redact_masks_secrets_in_plain_and_sockjs_frames() -> None:
+    import json
+
+    from ddp._redact import redact
+    from ddp.framing import sockjs_client_encode
+
+    login = json.dumps(
+        {"msg": "method", "method": "login", "id": "1", "params": [{"resume": "R3sum3"}]}
+    )
+    result = json.dumps({"msg": "result", "id": "1", "result": {"id": "u", "token": 'T"0k'}})
+    digest = json.dumps({"password": {"digest": "d1g3st", "algorithm": "sha-256"}})
+    for text in (login, result, digest, sockjs_client_encode([login, result, digest])):
+        masked = redact(text)
+        assert "R3sum3" not in masked and "0k" not in masked and "d1g3st" not in masked
+        assert "***" in masked
+    assert redact(login[:-10]).count("R3sum3") == 0  # cut short for the log: still masked
+    plain = '{"msg":"method","method":"echo","params":["token"],"id":"2"}'
+    assert redact(plain) == plain  # a value "token" is not a field named token
+
+
+def test_the_types_users_annotate_with_are_exported() -> None:
+    import ddp
+    from ddp.auth import LoginResult as AuthLoginResult
+    from ddp.stats import ClientStats as StatsClientStats
+
+    assert ddp.ClientStats is StatsClientStats and ddp.LoginResult is AuthLoginResult
+    for name in ("TokenStore", "MemoryTokenStore", "Backoff", "IOStats", "LatencyStats"):
+        assert name in ddp.__all__ and getattr(ddp, name) is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import ddp
-from ddp._client_common import login_params, permanent_failure
+from ddp._login import login_params, permanent_failure
 
 
 def test_login_params_are_sent_as_given_and_exclusive() -> None:
@@ -30,7 +30,7 @@ def test_permanent_failure_keeps_the_type_and_names_the_server() -> None:
 
 
 def test_both_clients_report_the_resolved_url() -> None:
-    """The twin clients share one implementation of their non-I/O state (ddp._client_common)."""
+    """The twin clients share one implementation of their non-I/O state (ddp._session)."""
     for client_type in (ddp.Client, ddp.AsyncClient):
         client = client_type("http://localhost:3000")
         assert client.url == "ws://localhost:3000/websocket"

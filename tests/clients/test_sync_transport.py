@@ -19,7 +19,8 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.sync.server import Server, ServerConnection, serve
 
 import ddp
-from ddp.sync import transport as transport_module
+from ddp._transport import FrameMeter, Framing, TransportClosed
+from ddp.stats import StatsRecorder
 from ddp.sync._connection import (
     FAST_PATH_SUPPORTED,
     HIGH_WATER,
@@ -28,7 +29,7 @@ from ddp.sync._connection import (
     connection_options,
     text_reader,
 )
-from ddp.sync.transport import Transport, TransportClosed
+from ddp.sync._transport import WebsocketsTransport
 
 TIMEOUT = 5.0
 CLOSE_TIMEOUT = 4.0
@@ -174,30 +175,21 @@ def test_flow_control_pauses_the_reader_and_close_releases_it(
     assert ws.protocol.close_rcvd is not None  # a clean closing handshake
 
 
-@pytest.mark.parametrize("close_socket", ["websockets'", "missing"])
-def test_abort_ends_the_connection_at_once(
-    ws_server: Callable[[Handler], str],
-    dial: Dial,
-    close_socket: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """``Transport.abort`` (a dead peer) ends the connection without waiting for the peer,
-    with websockets' ``close_socket`` and, should a release lack it, by shutting the public
-    ``socket`` down."""
+def test_abort_ends_the_connection_at_once(ws_server: Callable[[Handler], str], dial: Dial) -> None:
+    """``WebsocketsTransport.abort`` (a dead peer) ends the connection without waiting for
+    the peer, by shutting the public ``socket`` down (which takes no lock of websockets')."""
     handler_done = threading.Event()
 
     def handler(ws: ServerConnection) -> None:
         ws.send("hello")
         handler_done.wait(3 * TIMEOUT)  # a peer that says nothing more (till the end)
 
-    if close_socket == "missing":
-        monkeypatch.setattr(transport_module, "HAS_CLOSE_SOCKET", False)
     ws, _ = dial(ws_server(handler))
     with ws:
-        transport = Transport(ws, sockjs=False)
+        transport = WebsocketsTransport(ws, FrameMeter(StatsRecorder(0.0)), Framing(False))
         try:
             assert transport.recv(TIMEOUT) == ("hello",)
-            transport.abort()
+            transport.abort("dead peer")
             with pytest.raises(TransportClosed):
                 transport.recv(TIMEOUT)  # at once; the peer would never close
             ws.recv_events_thread.join(TIMEOUT)

@@ -30,7 +30,7 @@ from sync_support import (
 )
 
 import ddp
-from ddp._client_common import parse_url
+from ddp._options import parse_url
 from ddp.auth import LoginResult, MemoryTokenStore, hash_password
 from ddp.backoff import Backoff
 from ddp.server import Server, ServerThread

@@ -7,7 +7,7 @@ are :class:`MethodCall` and :class:`Subscription`; :meth:`AsyncClient.events` re
 
 from __future__ import annotations
 
-from ddp.asyncio.calls import MethodCall, Subscription
+from ddp.asyncio._calls import MethodCall, Subscription
 from ddp.asyncio.client import AsyncClient, EventStream
 
 __all__ = ["AsyncClient", "EventStream", "MethodCall", "Subscription"]

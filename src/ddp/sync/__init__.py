@@ -15,7 +15,7 @@ Use ``with Client(...)`` or call :meth:`Client.close`: the client's threads are 
 script that returns without waiting for anything exits, callbacks and all.
 """
 
-from ddp.sync.calls import MethodCall, Subscription
+from ddp.sync._calls import MethodCall, Subscription
 from ddp.sync.client import Client
 
 __all__ = ["Client", "MethodCall", "Subscription"]

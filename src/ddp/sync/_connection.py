@@ -15,11 +15,10 @@ close frames, TLS, proxies, permessage-deflate, size limits and sending. Fragmen
 the UTF-8 check and binary messages are handled as ``recv`` would (see
 :mod:`ddp._wsmessages`).
 
-The subclass relies on internals of websockets that are not part of its documented API and
-change between releases; :data:`FAST_PATH_SUPPORTED` says whether the installed release has
-them. When it does not, the transport dials websockets' stock connection and reads it with
-``recv``: :func:`connection_options` and :func:`text_reader` are the one interface the
-transport uses for both.
+Undocumented websockets internals are what this subclass builds on, and releases change
+them: :data:`FAST_PATH_SUPPORTED` tells whether this one has them all. Without them the
+transport falls back to the stock connection, read with ``recv``; it goes through
+:func:`connection_options` and :func:`text_reader` either way.
 """
 
 from __future__ import annotations
@@ -173,6 +172,13 @@ class DirectConnection(ClientConnection):
         super().close_socket()
         self._ended = True
         self._resume()  # never leave the reader thread blocked on flow control
+        self._ready.set()
+
+    def wake_after_abort(self) -> None:
+        """After the socket was shut down: free a reader stopped by flow control (so it
+        reads the end of the socket and ends the connection) and a consumer waiting for a
+        message. Takes no lock a blocked sender may hold."""
+        self._resume()
         self._ready.set()
 
     def _close_exc(self) -> ConnectionClosed:

@@ -9,10 +9,10 @@ The state both clients' handles share is in :mod:`ddp._handles`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from typing import TYPE_CHECKING, Any
 
+from ddp._docs import HANDLE_METHODS, document
 from ddp._handles import BaseMethodCall, BaseSubscription
 from ddp.exceptions import DDPError, DDPTimeoutError, InvalidStateError
 
@@ -39,13 +39,10 @@ class MethodCall(BaseMethodCall):
     Two milestones, as in Meteor: the *result* (:meth:`result`), and *data visible*
     (:meth:`data_visible`): every document the method wrote is in the local cache.
 
-    Attributes:
-        id: The DDP method id.
-        method: The method's name.
-        params: The arguments, as sent.
+    (``id``, ``method`` and ``params``: see :class:`ddp._handles.BaseMethodCall`).
     """
 
-    __slots__ = ("_hook",)
+    __slots__ = ()
 
     _result: Future[Any]
     _visible: Future[None]
@@ -54,46 +51,19 @@ class MethodCall(BaseMethodCall):
         super().__init__(client, method_id, method, params)
         self._result = Future()
         self._visible = Future()
-        # Run by the I/O thread on the outcome (login keeps its token this way).
-        self._hook: Callable[[Any, DDPError | None], Any] | None = None
 
     def result(self, timeout: float | None = None) -> Any:
-        """Wait for the method's result and return it.
-
-        Args:
-            timeout: Seconds to wait (``None``: until the call ends). Running out of time
-                raises but leaves the call running: wait again, or :meth:`cancel` it.
-
-        Raises:
-            ddp.MethodError: The server answered with an error (``RateLimitedError``,
-                ``InvocationFailedError`` and ``LoginError`` are kinds of it).
-            ddp.ConnectionClosedError: The client closed or gave up before the result.
-            ddp.DDPTimeoutError: ``timeout`` ran out.
-            concurrent.futures.CancelledError: The call was cancelled.
-        """
         return wait_for(self._result, timeout, f"method {self.method!r}")
 
     def data_visible(self, timeout: float | None = None) -> None:
-        """Wait until every write of the method is in the local cache (DDP's ``updated``).
-
-        Raises:
-            ddp.ConnectionClosedError: The client closed or gave up first.
-            ddp.DDPTimeoutError: ``timeout`` ran out.
-            concurrent.futures.CancelledError: The call was cancelled.
-        """
         wait_for(self._visible, timeout, f"data of method {self.method!r}")
 
 
 class Subscription(BaseSubscription):
     """A subscription (what :meth:`Client.subscribe` returns), keyed by its id.
 
-    It lives across reconnects (re-sent with the same id) until :meth:`stop` or the server
-    ends it. One publication may be subscribed several times, with other arguments.
-
-    Attributes:
-        id: The DDP subscription id.
-        name: The publication's name.
-        params: The arguments, as sent.
+    (``id``, ``name`` and ``params``, and its life across reconnects: see
+    :class:`ddp._handles.BaseSubscription`).
     """
 
     __slots__ = ()
@@ -105,18 +75,14 @@ class Subscription(BaseSubscription):
         self._ready = Future()
 
     def ready(self, timeout: float | None = None) -> None:
-        """Wait until the initial data is in the local cache (DDP's ``ready``).
-
-        Raises:
-            ddp.SubscriptionError: The server refused or ended it (``RateLimitedError``
-                is a kind of it); the whole error object is kept.
-            ddp.ConnectionClosedError: The client closed or gave up first.
-            ddp.InvalidStateError: It was stopped before it became ready.
-            ddp.DDPTimeoutError: ``timeout`` ran out.
-        """
         try:
             wait_for(self._ready, timeout, f"subscription {self.name!r}")
         except CancelledError:
             raise InvalidStateError(
                 f"subscription {self.name!r} was stopped before it became ready"
             ) from None
+
+
+# The waiting methods' docstrings are shared by both drivers' handles (see ddp._docs).
+document(MethodCall, HANDLE_METHODS, {"cancelled": "concurrent.futures.CancelledError"})
+document(Subscription, HANDLE_METHODS, {})

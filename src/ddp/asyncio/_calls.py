@@ -3,7 +3,7 @@
 Each handle wraps :class:`asyncio.Future` objects that the client resolves from its event
 loop. Every wait ends: with the outcome, with the ``timeout`` given, or with a typed error when
 the client closes or gives up (:class:`ddp.ClientClosedError`, :class:`ddp.ConnectionFailedError`).
-The blocking twins are in :mod:`ddp.sync.calls`; the two share names and semantics.
+The blocking twins are in :mod:`ddp.sync._calls`; the two share names and semantics.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ddp._docs import HANDLE_METHODS, document
 from ddp._handles import BaseMethodCall, BaseSubscription
 from ddp.exceptions import DDPError, DDPTimeoutError, InvalidStateError
 
@@ -49,10 +50,7 @@ class MethodCall(BaseMethodCall):
     Two milestones, as in Meteor: the *result* (:meth:`result`, or ``await call``), and
     *data visible* (:meth:`data_visible`): every document the method wrote is in the cache.
 
-    Attributes:
-        id: The DDP method id.
-        method: The method's name.
-        params: The arguments, as sent.
+    (``id``, ``method`` and ``params``: see :class:`ddp._handles.BaseMethodCall`).
     """
 
     __slots__ = ()
@@ -67,37 +65,15 @@ class MethodCall(BaseMethodCall):
         method: str,
         params: tuple[Any, ...],
         loop: asyncio.AbstractEventLoop,
-        sent_at: float,
     ) -> None:
         super().__init__(client, method_id, method, params)
         self._result = loop.create_future()
         self._visible = loop.create_future()
-        self._sent_at = sent_at
 
     async def result(self, timeout: float | None = None) -> Any:  # noqa: ASYNC109
-        """Wait for the method's result and return it.
-
-        Args:
-            timeout: Seconds to wait (``None``: until the call ends). Running out of time
-                raises but leaves the call running: wait again, or :meth:`cancel` it.
-
-        Raises:
-            ddp.MethodError: The server answered with an error (``RateLimitedError``,
-                ``InvocationFailedError`` and ``LoginError`` are kinds of it).
-            ddp.ConnectionClosedError: The client closed or gave up before the result.
-            ddp.DDPTimeoutError: ``timeout`` ran out.
-            asyncio.CancelledError: The call was cancelled.
-        """
         return await wait_for(self._result, timeout, f"method {self.method!r}")
 
     async def data_visible(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        """Wait until every write of the method is in the local cache (DDP's ``updated``).
-
-        Raises:
-            ddp.ConnectionClosedError: The client closed or gave up first.
-            ddp.DDPTimeoutError: ``timeout`` ran out.
-            asyncio.CancelledError: The call was cancelled.
-        """
         await wait_for(self._visible, timeout, f"data of method {self.method!r}")
 
     def __await__(self) -> Generator[Any, None, Any]:
@@ -107,13 +83,8 @@ class MethodCall(BaseMethodCall):
 class Subscription(BaseSubscription):
     """A subscription (what :meth:`AsyncClient.subscribe` returns), keyed by its id.
 
-    It lives across reconnects (re-sent with the same id) until :meth:`stop` or the server
-    ends it. One publication may be subscribed several times, with other arguments.
-
-    Attributes:
-        id: The DDP subscription id.
-        name: The publication's name.
-        params: The arguments, as sent.
+    (``id``, ``name`` and ``params``, and its life across reconnects: see
+    :class:`ddp._handles.BaseSubscription`).
     """
 
     __slots__ = ()
@@ -132,15 +103,6 @@ class Subscription(BaseSubscription):
         self._ready = loop.create_future()
 
     async def ready(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        """Wait until the initial data is in the local cache (DDP's ``ready``).
-
-        Raises:
-            ddp.SubscriptionError: The server refused or ended it (``RateLimitedError``
-                is a kind of it); the whole error object is kept.
-            ddp.ConnectionClosedError: The client closed or gave up first.
-            ddp.InvalidStateError: It was stopped before it became ready.
-            ddp.DDPTimeoutError: ``timeout`` ran out.
-        """
         try:
             await wait_for(self._ready, timeout, f"subscription {self.name!r}")
         except asyncio.CancelledError:
@@ -155,3 +117,8 @@ class Subscription(BaseSubscription):
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+# The waiting methods' docstrings are shared by both drivers' handles (see ddp._docs).
+document(MethodCall, HANDLE_METHODS, {"cancelled": "asyncio.CancelledError"})
+document(Subscription, HANDLE_METHODS, {})
