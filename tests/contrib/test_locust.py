@@ -20,9 +20,9 @@ import pytest
 
 pytest.importorskip("locust")
 
-from ddp.demo import build_demo_server  # noqa: E402
-from ddp.exceptions import MethodError  # noqa: E402
-from ddp.server import MethodContext, Server, ServerThread  # noqa: E402
+from ddp.demo import build_demo_server
+from ddp.exceptions import MethodError
+from ddp.server import MethodContext, Server, ServerThread
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "locustfile.py"
@@ -93,9 +93,10 @@ def _check_demo_run(stats: dict[tuple[str, str], dict[str, Any]], url: str) -> N
         assert stats[key]["num_requests"] > 0, key
     assert sum(e["num_failures"] for e in stats.values()) == 0, stats
     # Each connected user logged in and subscribed once.
-    assert stats[("ddp:login", "password")]["num_requests"] == stats[("ddp:connect", url)][
-        "num_requests"
-    ]
+    assert (
+        stats[("ddp:login", "password")]["num_requests"]
+        == stats[("ddp:connect", url)]["num_requests"]
+    )
 
 
 HEADLESS = ("--headless", "--skip-log-setup", "-t", "2s", "--stop-timeout", "5")
@@ -123,9 +124,9 @@ def test_failures_carry_the_servers_error(server_url: str, tmp_path: Path) -> No
         )
     )  # fmt: skip
     stats = _stats(tmp_path / "stats.json")
-    assert stats[("ddp:call", "boom")]["num_failures"] == stats[("ddp:call", "boom")][
-        "num_requests"
-    ]
+    assert (
+        stats[("ddp:call", "boom")]["num_failures"] == stats[("ddp:call", "boom")]["num_requests"]
+    )
     assert stats[("ddp:call", "boom")]["num_failures"] > 0
     assert stats[("ddp:sub", "no-such-publication")]["num_failures"] > 0
     assert stats[("ddp:call", "add")]["num_failures"] == 0
@@ -153,14 +154,9 @@ def test_master_with_two_workers(server_url: str, tmp_path: Path) -> None:
         "--json-file", "stats",
         cwd=tmp_path,
     )  # fmt: skip
-    workers = [
-        _locust(
-            "-f", str(EXAMPLE), "--worker", "--skip-log-setup",
-            "--master-host", "127.0.0.1", "--master-port", port,
-            cwd=tmp_path,
-        )  # fmt: skip
-        for _ in range(2)
-    ]
+    worker_args = ("-f", str(EXAMPLE), "--worker", "--skip-log-setup")
+    master_address = ("--master-host", "127.0.0.1", "--master-port", port)
+    workers = [_locust(*worker_args, *master_address, cwd=tmp_path) for _ in range(2)]
     try:
         master_out = _finish(master)
         for worker in workers:
