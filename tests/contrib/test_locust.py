@@ -7,6 +7,7 @@ run is a subprocess; the server runs on a thread of the test process.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import socket
@@ -18,7 +19,11 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("locust")
+# Not importorskip: importing locust would monkey-patch this very process with gevent.
+if importlib.util.find_spec("locust") is None:
+    pytest.skip(
+        "locust is not installed (pip install 'ddp-client[locust]')", allow_module_level=True
+    )
 
 from ddp.demo import build_demo_server
 from ddp.exceptions import MethodError
@@ -75,6 +80,15 @@ def _finish(proc: subprocess.Popen[str]) -> str:
     assert "Traceback" not in out, out
     assert "Assertion" not in out, out
     return out
+
+
+def test_this_process_is_not_monkey_patched() -> None:
+    # Locust patches whatever process imports it; these tests must leave that to their
+    # subprocesses, or every later test would run on gevent.
+    import threading
+
+    assert socket.socket.__module__ == "socket"
+    assert threading.Lock.__module__ in ("_thread", "threading")
 
 
 def _stats(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
