@@ -19,12 +19,15 @@ from __future__ import annotations
 from locust import between, task
 
 from ddp.contrib.locust import DDPUser
+from ddp.sync import Subscription
 
 
 class DemoUser(DDPUser):
     """A user of the demo server: logs in, follows the task list, calls methods."""
 
     wait_time = between(0.1, 0.5)
+
+    tasks_sub: Subscription | None = None
 
     def on_start(self) -> None:
         """Log in (the demo server's user) and subscribe to the task list."""
@@ -48,4 +51,5 @@ class DemoUser(DDPUser):
 
     def on_stop(self) -> None:
         """Stop the subscription (the client is closed after this by ``DDPUser``)."""
-        self.tasks_sub.stop()
+        if self.tasks_sub is not None:  # None when on_start failed before subscribing
+            self.tasks_sub.stop()

@@ -54,8 +54,7 @@ from locust.exception import LocustError
 
 from ddp.auth import LoginResult
 from ddp.exceptions import DDPError
-from ddp.sync import Client
-from ddp.sync.calls import Subscription
+from ddp.sync import Client, Subscription
 
 __all__ = ["DDPLocustClient", "DDPUser"]
 
