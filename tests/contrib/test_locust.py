@@ -32,6 +32,7 @@ from ddp.server import MethodContext, Server, ServerThread
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "locustfile.py"
 FAILING = Path(__file__).with_name("failing_locustfile.py")
+UNREACHABLE = Path(__file__).with_name("unreachable_locustfile.py")
 LOCUST_TIMEOUT = 60  # a bound on a wedged run, not a measurement
 
 
@@ -150,6 +151,25 @@ def test_failures_carry_the_servers_error(server_url: str, tmp_path: Path) -> No
     assert "boom-error" in errors[("ddp:call", "boom")]
     assert "it broke on purpose" in errors[("ddp:call", "boom")]
     assert ("ddp:sub", "no-such-publication") in errors
+
+
+def test_a_user_that_cannot_connect_is_a_failed_connect(tmp_path: Path) -> None:
+    url = f"ws://127.0.0.1:{_free_port()}/websocket"  # nobody listens there
+    out = _finish(
+        _locust(
+            "-f", str(UNREACHABLE), *HEADLESS, "-u", "2", "-r", "2", "--host", url,
+            "--json-file", "stats", "--csv", "run", "--exit-code-on-error", "0",
+            cwd=tmp_path,
+        )
+    )  # fmt: skip
+    stats = _stats(tmp_path / "stats.json")
+    assert stats[("ddp:connect", url)]["num_requests"] == 2, out
+    assert stats[("ddp:connect", url)]["num_failures"] == 2, out
+    assert ("ddp:call", "add") not in stats  # the task never ran
+    assert "UnreachableUser could not connect" in out
+    with (tmp_path / "run_failures.csv").open() as f:
+        errors = {(row["Method"], row["Name"]): row["Error"] for row in csv.DictReader(f)}
+    assert "ConnectionFailedError" in errors[("ddp:connect", url)]
 
 
 def _free_port() -> int:

@@ -21,15 +21,12 @@ Each simulated user owns one blocking :class:`ddp.Client`, connected before ``on
 and closed after ``on_stop``. Calls, subscriptions, logins and pings made through
 ``self.client`` appear in Locust's statistics:
 
-============== ===================== ================================================
-request type   name                  time measured
-============== ===================== ================================================
-``ddp:connect`` the URL              until the server's ``connected``
-``ddp:call``    the method           until the result (not the writes' ``updated``)
-``ddp:sub``     the publication      until ``ready`` (the initial documents are in)
-``ddp:login``   ``password``/``resume``/``custom`` until the login result
-``ddp:ping``    ``ping``             until the ``pong``
-============== ===================== ================================================
+* ``ddp:connect``, named by the URL: until the server's ``connected``;
+* ``ddp:login``, named ``password``, ``resume`` or ``custom``: until the login's result;
+* ``ddp:sub``, named by the publication: until ``ready`` (the initial documents are in);
+* ``ddp:call``, named by the method: until the result (the method's writes may still be on
+  their way, as in ``ddp.Client.call``);
+* ``ddp:ping``, named ``ping``: until the ``pong``.
 
 A failure is counted with the server's error as Locust's exception (a
 :class:`ddp.MethodError` shows its ``error`` and ``reason``), then raised to the task as
@@ -44,6 +41,7 @@ distributed mode (``--master`` and ``--worker``) works as for any other user cla
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -57,6 +55,8 @@ from ddp.exceptions import DDPError
 from ddp.sync import Client, Subscription
 
 __all__ = ["DDPLocustClient", "DDPUser"]
+
+logger = logging.getLogger("ddp.contrib.locust")
 
 T = TypeVar("T")
 
@@ -240,6 +240,7 @@ class DDPUser(User):
                 self.client.connect(self.connect_timeout)
             except DDPError as exc:
                 # Already counted as a failed ddp:connect; tasks could only fail the same way.
+                logger.error("%s could not connect: %s", type(self).__name__, exc)
                 user_error: Any = self.environment.events.user_error
                 user_error.fire(user_instance=self, exception=exc, tb=exc.__traceback__)
                 return
