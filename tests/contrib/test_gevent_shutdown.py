@@ -19,11 +19,6 @@ if importlib.util.find_spec("gevent") is None:
 REPRO = Path(__file__).resolve().parents[2] / "scripts" / "locust_shutdown_repro"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="needs scripts/locust_shutdown_fix.diff in ddp.sync; remove this mark with it",
-)
 def test_dropping_a_paused_connection_under_gevent() -> None:
     proc = subprocess.run([sys.executable, str(REPRO)], capture_output=True, text=True, timeout=120)
     if proc.returncode == 2:

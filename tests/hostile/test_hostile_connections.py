@@ -76,7 +76,6 @@ def test_refused_handshakes_end_in_connection_failed_at_max_attempts(
     assert raw.attempts <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 3: CORE engineer (failed ping-pong)")
 def test_a_version_flip_flop_never_dials_faster_than_the_backoff(
     raw: RawServer, make_client: Make
 ) -> None:
@@ -98,7 +97,6 @@ def test_a_version_flip_flop_never_dials_faster_than_the_backoff(
     assert raw.dials <= 2 * (1 + elapsed / STEADY.min_timeout) + 1, (raw.dials, elapsed)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 1: CORE engineer (strict server)")
 def test_a_strict_server_refusing_a_resuming_connect_gets_a_plain_one(
     raw: RawServer, make_client: Make
 ) -> None:
@@ -150,16 +148,7 @@ def test_a_server_that_stops_answering_heartbeats_is_left(
 
 @pytest.mark.parametrize(
     "kind",
-    [
-        "async",
-        pytest.param(
-            "sync",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 11 item 2: SESSION engineer (sync client deadlocks, stalled send)",
-            ),
-        ),
-    ],
+    ["async", "sync"],
 )
 def test_a_server_that_stops_reading_during_a_large_call(raw: RawServer, kind: str) -> None:
     """The server stops reading while a 32 MiB call is being written (a blackholed
@@ -212,16 +201,7 @@ QUICK = Backoff(base=0.001, exponent=1.0, max=0.001, min_timeout=0.001, min_coun
 
 @pytest.mark.parametrize(
     "kind",
-    [
-        "async",
-        pytest.param(
-            "sync",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="new: sync DirectConnection reader thread races its __init__ (SESSION)",
-            ),
-        ),
-    ],
+    ["async", "sync"],
 )
 def test_connections_closed_before_the_handshake_are_retried(raw: RawServer, kind: str) -> None:
     """A listener that accepts TCP and closes at once, 100 times (a proxy or load balancer

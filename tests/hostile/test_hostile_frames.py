@@ -237,7 +237,6 @@ def test_a_frame_over_max_size_ends_the_connection_and_reconnects(
     assert "huge" not in client.ids("items")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 4: COLLECTION engineer (depth limit)")
 def test_a_deeply_nested_document_costs_no_other_document(
     raw: RawServer, make_client: Make
 ) -> None:

@@ -86,10 +86,6 @@ async def _abort(conn: Conn) -> None:
     conn.ws.transport.abort()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="new: the status reason says 'connection lost', not why (SESSION engineer)",
-)
 def test_a_frame_over_max_size_ends_the_connection_with_a_reason_and_a_reconnect(
     make_client: Make,
 ) -> None:

@@ -23,6 +23,7 @@ transport falls back to the stock connection, read with ``recv``; it goes throug
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import deque
@@ -60,14 +61,16 @@ FAST_PATH_SUPPORTED: bool = (
         for name in ("process_event", "send_data", "close_socket", "close")
     )
     and all(
-        assigned_in_init(ClientConnection, name) for name in ("protocol_mutex", "recv_flow_control")
+        assigned_in_init(ClientConnection, name)
+        for name in ("protocol_mutex", "recv_flow_control", "recv_events_thread")
     )
     and hasattr(Protocol, "fail")
 )
 """Whether the installed websockets has the internals :class:`DirectConnection` overrides
 or uses (``process_event``, ``close_socket``, ``send_data``,
 ``set_connection_exc``/``set_recv_exc``, the ``protocol_mutex`` and ``recv_flow_control``
-locks and the protocol's ``fail``); tests switch it off to exercise the stock path."""
+locks, the ``recv_events_thread`` and the protocol's ``fail``); tests switch it off to
+exercise the stock path."""
 
 HIGH_WATER: Final = 1024
 """Queued messages at which the reader thread stops reading the socket."""
@@ -84,7 +87,9 @@ class DirectConnection(ClientConnection):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Create the connection (websockets' ``connect`` does; see ``ClientConnection``)."""
-        super().__init__(*args, **kwargs)
+        # Everything the reader thread touches is set before websockets starts that thread
+        # in ``super().__init__``: a peer that closes at once makes it call close_socket()
+        # (and so _resume()) before this method would otherwise have returned.
         self._texts: deque[str] = deque()
         self._ready = threading.Event()  # set when a message arrives or the socket closes
         self._ended = False  # the reader thread is done: what is queued is all there is
@@ -92,7 +97,9 @@ class DirectConnection(ClientConnection):
         self._failed = False  # failed for invalid UTF-8: nothing more is trusted
         self._discard = False  # closing: nobody will read what still comes
         self._paused = False
+        self._closing = False  # the socket is shut down: the reader is about to end
         self._pause_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
 
     def next_text(self, timeout: float | None) -> str:
         """Return the next text message, waiting up to ``timeout`` seconds for it.
@@ -168,7 +175,25 @@ class DirectConnection(ClientConnection):
         super().close(code, reason)
 
     def close_socket(self) -> None:
-        """Close the socket (websockets calls this when the connection ends)."""
+        """End the connection's socket (websockets calls this when the connection ends).
+
+        Called from any thread but the reader's while the reader runs, it only shuts the
+        socket down (which wakes the reader to end-of-file) and frees a reader paused by flow
+        control; the reader closes the socket itself as it ends, by calling this again.
+        Closing the descriptor under a live reader would let it ``select()`` on a closed,
+        or worse reused, descriptor: under gevent (as in Locust) the selector then arms a
+        libev watcher on it and libev aborts the whole process (``epoll_modify: Assertion
+        ... invalid fd``); with OS threads, a reused descriptor could be read as ours.
+        """
+        reader = self.recv_events_thread
+        if reader.is_alive() and threading.current_thread() is not reader:
+            self._closing = True  # what still arrives must not pause the reader again
+            try:
+                self.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already shut down, or the peer is gone: the reader sees it either way
+            self._resume()
+            return
         super().close_socket()
         self._ended = True
         self._resume()  # never leave the reader thread blocked on flow control
@@ -193,7 +218,7 @@ class DirectConnection(ClientConnection):
 
     def _pause(self) -> None:
         with self._pause_lock:
-            if not self._paused and not self._ended:
+            if not self._paused and not self._ended and not self._closing:
                 self._paused = True
                 self.recv_flow_control.acquire()
 
