@@ -41,6 +41,7 @@ __all__ = [
     "CLOSE_TIMEOUT",
     "AsyncDial",
     "AsyncTransport",
+    "CloseFrame",
     "Deliver",
     "DialSpec",
     "FrameMeter",
@@ -48,6 +49,7 @@ __all__ = [
     "SyncDial",
     "SyncTransport",
     "TransportClosed",
+    "describe_close",
     "frames_logger",
 ]
 
@@ -92,6 +94,55 @@ class DialSpec:
     max_size: int | None
     sockjs: bool = False
     close_timeout: float = CLOSE_TIMEOUT
+
+
+def describe_close(rcvd: CloseFrame | None, sent: CloseFrame | None) -> str:
+    """Say in words how a websocket connection ended, for logs and ``ConnectionLost``.
+
+    The server's close frame comes first; without one, a close frame we sent (1009 for a
+    message over ``max_size``, 1007 for invalid UTF-8) says why; with neither, the connection
+    was simply lost.
+    """
+    if rcvd is not None:
+        return f"closed by the server ({_code_and_reason(rcvd)})"
+    if sent is not None:
+        return f"closed by the client ({_code_and_reason(sent)})"
+    return "connection lost"
+
+
+class CloseFrame(Protocol):
+    """A websocket close frame as a transport library reports it."""
+
+    @property
+    def code(self) -> int:
+        """The close code (1009: message too big, ...)."""
+        ...
+
+    @property
+    def reason(self) -> str:
+        """The close reason, maybe empty."""
+        ...
+
+
+_CLOSE_NAMES = {
+    1000: "normal closure",
+    1001: "going away",
+    1002: "protocol error",
+    1003: "unsupported data",
+    1006: "abnormal closure",
+    1007: "invalid data",
+    1008: "policy violation",
+    1009: "message too big",
+    1010: "mandatory extension",
+    1011: "internal error",
+    1012: "service restart",
+    1013: "try again later",
+}
+
+
+def _code_and_reason(close: CloseFrame) -> str:
+    words = close.reason or _CLOSE_NAMES.get(close.code, "")
+    return f"{close.code} {words}" if words else str(close.code)
 
 
 class TransportClosed(Exception):

@@ -101,7 +101,7 @@ def _check_demo_run(stats: dict[tuple[str, str], dict[str, Any]], url: str) -> N
     for key in (
         ("ddp:connect", url),
         ("ddp:login", "password"),
-        ("ddp:sub", "tasks"),
+        ("ddp:sub", "items"),
         ("ddp:call", "add"),
     ):
         assert key in stats, sorted(stats)

@@ -26,7 +26,15 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from ddp._transport import CLOSE_TIMEOUT, Deliver, DialSpec, FrameMeter, Framing, TransportClosed
+from ddp._transport import (
+    CLOSE_TIMEOUT,
+    Deliver,
+    DialSpec,
+    FrameMeter,
+    Framing,
+    TransportClosed,
+    describe_close,
+)
 from ddp._wsmessages import connect_options
 from ddp.asyncio._connection import connection_options, receive_texts
 from ddp.asyncio._writes import write_texts
@@ -115,11 +123,10 @@ class WebsocketsTransport:
         self._writer.cancel()
         if self._reason is not None:
             return self._reason
-        rcvd = self._ws.protocol.close_rcvd
-        if rcvd is None:
+        protocol = self._ws.protocol
+        if protocol.close_rcvd is None:
             self._meter.read_failed()
-            return "connection lost"
-        return f"closed by the server ({rcvd.code}{' ' + rcvd.reason if rcvd.reason else ''})"
+        return describe_close(protocol.close_rcvd, protocol.close_sent)
 
     # -- sending ------------------------------------------------------------------------
     def send(self, texts: Sequence[str]) -> None:

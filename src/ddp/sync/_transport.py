@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from ddp._transport import DialSpec, FrameMeter, Framing, TransportClosed
+from ddp._transport import DialSpec, FrameMeter, Framing, TransportClosed, describe_close
 from ddp._wsmessages import connect_options
 from ddp.sync._connection import DirectConnection, connection_options, text_reader
 
@@ -114,7 +114,4 @@ class WebsocketsTransport:
 
 
 def _describe(exc: ConnectionClosed) -> str:
-    rcvd = exc.rcvd
-    if rcvd is None:
-        return "connection lost"
-    return f"closed by the server ({rcvd.code}{' ' + rcvd.reason if rcvd.reason else ''})"
+    return describe_close(exc.rcvd, exc.sent)
