@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import ddp
-from ddp._client_common import parse_url
+from ddp._options import parse_url
 from ddp.auth import LoginResult, TokenStore
 from ddp.server import MethodContext, Server, ServerThread
 from ddp.token_file import FileTokenStore
