@@ -12,4 +12,3 @@ from pathlib import Path
 # The two-client face lives with the hostile suite (each test directory goes on sys.path
 # the same way under pytest's rootdir "prepend" import mode).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "hostile"))
-
