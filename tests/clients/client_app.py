@@ -66,6 +66,7 @@ def install(server: Server) -> App:
     async def park(ctx: MethodContext, key: str) -> str:
         # Runs until the test sets app.release: a call guaranteed to be in flight.
         app.calls[key] = app.calls.get(key, 0) + 1
+        server.monitor.notify()  # wakes a test waiting (wait_until) for the call to run
         ctx.unblock()
         await app.release.wait()
         return key

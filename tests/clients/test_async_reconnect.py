@@ -47,7 +47,9 @@ async def test_no_retry_call_fails_while_others_complete(
     stream = client.events()
     risky = client.go("park", "risky", no_retry=True)
     safe = client.go("park", "safe")
-    await server.wait_for_message("method", count=2)
+    # Both calls are running on the server (received is not enough: a drop could cancel a
+    # call that has not started yet).
+    await server.wait_until(lambda: server.app.count("risky") and server.app.count("safe"))
     server.faults.drop_all(keep_session=False)
     await next_event(stream, Connected)
     with pytest.raises(ddp.InvocationFailedError):

@@ -15,15 +15,12 @@ from contextlib import contextmanager
 
 __all__ = ["REDACTED", "redact", "tracing"]
 
-REDACTED = "***"
+from ddp._redact import REDACTED
+from ddp._redact import redact as redact_frame
 
-# The keys whose string values are secrets in DDP traffic: Meteor's password digest, the
-# resume token in ``login`` and in its result, and common custom-handler fields.
+# Besides the fields the client itself redacts in every trace (ddp._redact: the password
+# digest, resume tokens), the values of common custom login handlers' fields.
 _SECRET_KEYS = (
-    "password",
-    "digest",
-    "resume",
-    "token",
     "authToken",
     "ldapPass",
     "secret",
@@ -37,6 +34,7 @@ _SECRET_VALUE = re.compile(
 
 def redact(text: str, secrets: Sequence[str] = ()) -> str:
     """Return ``text`` with secret JSON values and the given literal ``secrets`` blanked."""
+    text = redact_frame(text)
     text = _SECRET_VALUE.sub(r'\1"' + REDACTED + '"', text)
     for secret in secrets:
         if secret:
