@@ -1,0 +1,142 @@
+"""How the store's costs grow with its size: ingest per document, and the cost of one change
+seen by an ordered ``observe()`` and by a sorted query with a ``limit``.
+
+Run: ``.venv/bin/python benchmarks/bench_scaling.py [--quick]``. Figures:
+
+* ``ingest N``: ``apply_batch`` of N ``added`` messages (batches of 1,000, decoded by orjson,
+  every document with a ``$date``-decoded datetime, a short array and a subdocument), in
+  microseconds per document, and its ratio to the figure at 10k (the target: at most 1.10
+  at 1M). The messages are decoded before the clock starts; the cyclic garbage collector
+  runs as it would in a user's process (enabled, default thresholds).
+* ``observe ordered``: one ``changed`` that moves a document, with an ordered ``observe``
+  (``added_at``/``changed_at``/``moved_to``) on a sorted query over 100k documents.
+* ``sorted limit``: one ``changed`` of a window member's sort key that keeps it inside a
+  ``limit=10`` window of a sorted query over 100k documents.
+
+Every figure is the best of three runs in this process; ``--quick`` stops at 100k.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gc
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ddp.collection import CollectionRegistry
+
+BATCH = 1000
+REPEAT = 3
+_T0 = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+
+
+def messages(n: int) -> list[dict[str, Any]]:
+    """Decoded ``added`` messages, built fresh (the store adopts their ``fields``)."""
+    return [
+        {
+            "msg": "added",
+            "collection": "items",
+            "id": f"item{i:07d}",
+            "fields": {
+                "name": f"name {i * 7919 % n:07d}",
+                "qty": i % 100,
+                "done": i % 3 == 0,
+                "at": _T0 + datetime.timedelta(seconds=i),
+                "tags": ["a", "b"] if i % 2 else ["c"],
+                "owner": {"id": f"u{i % 50}", "role": "member"},
+            },
+        }
+        for i in range(n)
+    ]
+
+
+def ingest(msgs: list[dict[str, Any]]) -> CollectionRegistry:
+    registry = CollectionRegistry()
+    for i in range(0, len(msgs), BATCH):
+        registry.apply_batch(msgs[i : i + BATCH], reset=False)
+    return registry
+
+
+def best(fn: Callable[[Any], Any], setup: Callable[[], Any]) -> float:
+    times = []
+    for _ in range(REPEAT):
+        arg = setup()
+        gc.collect()
+        start = time.perf_counter()
+        fn(arg)
+        times.append(time.perf_counter() - start)
+        del arg
+    return min(times)
+
+
+def bench_ingest(sizes: list[int]) -> None:
+    per_doc: dict[int, float] = {}
+    for n in sizes:
+        per_doc[n] = best(ingest, lambda n=n: messages(n)) / n  # type: ignore[misc]
+        gc.collect()
+        print(
+            f"ingest {n:>9,}: {per_doc[n] * 1e6:6.2f} us/doc  "
+            f"= {per_doc[n] / per_doc[sizes[0]]:4.2f} x the figure at {sizes[0]:,}"
+        )
+
+
+def _change_cost(registry: CollectionRegistry, make: Callable[[int], dict[str, Any]]) -> float:
+    """Best per-change time of 200 single-message batches."""
+    rounds = []
+    for r in range(REPEAT):
+        start = time.perf_counter()
+        for k in range(200 * r, 200 * r + 200):  # every round makes changes of its own
+            registry.apply_batch([make(k)], reset=False)
+        rounds.append((time.perf_counter() - start) / 200)
+    return min(rounds)
+
+
+def bench_observers(n: int) -> None:
+    registry = ingest(messages(n))
+    items = registry.get("items")
+    seen = [0]
+
+    def count(*_: Any) -> None:
+        seen[0] += 1
+
+    with items.find({}, sort=[("qty", 1), ("name", 1)]).observe(
+        added_at=count, changed_at=count, removed_at=count, moved_to=count
+    ):
+        cost = _change_cost(
+            registry,
+            lambda k: {
+                "msg": "changed",
+                "collection": "items",
+                "id": f"item{(k * 7919) % n:07d}",
+                "fields": {"qty": (k * 31 + k // 100) % 100},
+            },
+        )
+    print(f"observe ordered, {n:,} docs: {cost * 1e6:8.1f} us per change")
+
+    with items.find({}, sort=[("name", 1)], limit=10).observe_changes(
+        added=count, changed=count, removed=count
+    ):
+        first = items.find({}, sort=[("name", 1)], limit=1).fetch()[0]["_id"]
+        cost = _change_cost(
+            registry,
+            lambda k: {
+                "msg": "changed",
+                "collection": "items",
+                "id": first,
+                # stays the first of the window, but its sort key changes every time
+                "fields": {"name": "name" + " " * (k % 3 + 2)},
+            },
+        )
+    print(f"sorted limit=10, {n:,} docs: {cost * 1e6:8.1f} us per change")
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    bench_ingest([10_000, 100_000] if quick else [10_000, 100_000, 1_000_000])
+    bench_observers(100_000)
+
+
+if __name__ == "__main__":
+    main()
