@@ -63,6 +63,7 @@ from Python's recursion limit whatever a server sends.
 class DocumentDepthError(ProtocolError, ValueError):
     """A document nests deeper than :data:`MAX_DEPTH` levels (see there)."""
 
+
 # What counts as an array: stored arrays are tuples (see freeze_value), user values lists.
 ARRAY_TYPES: Final = frozenset({tuple, list})
 
