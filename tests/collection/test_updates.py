@@ -235,3 +235,15 @@ def test_hooks_reject_what_is_not_callable(registry: CollectionRegistry) -> None
         registry.add_stream(5, print)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         registry.add_error_listener(3)  # type: ignore[arg-type]
+
+
+def test_errors_keep_their_place_among_the_updates(registry: CollectionRegistry) -> None:
+    order: list[str] = []
+    registry.add_update_listener(lambda u: order.append(f"update {u.id}"))
+    registry.add_error_listener(lambda e: order.append("error"))
+    registry.apply_batch(
+        [added("c", "a"), {"msg": "added", "collection": "c", "id": 5}, added("c", "b")],
+        reset=False,
+    )
+    registry.apply_batch([{"msg": "added", "collection": "c"}], reset=False)
+    assert order == ["update a", "error", "update b", "error"]

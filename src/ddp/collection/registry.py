@@ -395,12 +395,24 @@ class CollectionRegistry:
             if self._hooked:
                 self._apply_hooked(messages, reset, touched)
             else:
+                # The hot path of ingest: ``_apply`` inlined (a call per message shows).
                 collections = self._collections
                 for message in messages:
                     try:
                         name = message["collection"]
                         collection = collections.get(name) or self.get(name)
-                        _apply(collection, message)
+                        kind = message["msg"]
+                        wire_id = message["id"]
+                        if type(wire_id) is not str:
+                            raise TypeError("id must be a string")
+                        if kind == "added":
+                            collection._added(wire_id, message.get("fields"))
+                        elif kind == "changed":
+                            collection._changed(
+                                wire_id, message.get("fields"), message.get("cleared")
+                            )
+                        else:
+                            _apply(collection, message)
                     except _BAD_MESSAGE as exc:
                         self._refuse(message, exc)
                         continue
@@ -438,14 +450,18 @@ class CollectionRegistry:
                 if taps:
                     events.append((taps, (_data_update(name, message, reset),)))
             except _BAD_MESSAGE as exc:
-                self._refuse(message, exc)
+                self._refuse(message, exc, events)
             except RecursionError:
-                self._refuse(message, ProtocolError("a value nests too deeply"))
+                self._refuse(message, ProtocolError("a value nests too deeply"), events)
         if events:
             self._outbox.append(lambda: _run_events(events))
 
-    def _refuse(self, message: Any, exc: Exception) -> None:
-        """Count, log and report one refused message (under the lock)."""
+    def _refuse(self, message: Any, exc: Exception, events: list[_Event] | None = None) -> None:
+        """Count, log and report one refused message (under the lock).
+
+        The report joins ``events`` when given (the batch's hook calls, so that it keeps its
+        place among them), the outbox otherwise.
+        """
         self._bad_messages += 1
         if isinstance(message, dict):
             what = (
@@ -462,7 +478,10 @@ class CollectionRegistry:
             logger.debug("%s (%d so far)", error, self._bad_messages)
         taps = self._error_taps
         if taps:
-            self._outbox.append(lambda: _run_events([(taps, (error,))]))
+            if events is not None:
+                events.append((taps, (error,)))
+            else:
+                self._outbox.append(lambda: _run_events([(taps, (error,))]))
 
     def _deliver(self) -> None:
         """Hand queued notifications to ``dispatch``, in order, from one thread at a time."""
@@ -537,10 +556,17 @@ def _data_update(name: str, message: dict[str, Any], replay: bool) -> DataUpdate
         msg=kind,
         id=_parse_id(message["id"]),
         fields=fields,
-        cleared=tuple(message.get("cleared") or ()) if kind == "changed" else (),
+        cleared=_names(message.get("cleared")) if kind == "changed" else (),
         before=_parse_id(before) if type(before) is str else None,
         replay=replay,
     )
+
+
+def _names(cleared: Any) -> tuple[str, ...]:
+    # ``cleared`` of a change to a missing document is never looked at by the store.
+    if not isinstance(cleared, list | tuple):
+        return ()
+    return tuple(name for name in cleared if type(name) is str)
 
 
 def _run_events(events: list[_Event]) -> None:
