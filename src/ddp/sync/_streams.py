@@ -1,0 +1,109 @@
+"""The blocking client's stream handle: :class:`Stream` (what :meth:`Client.stream` returns)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Self
+
+from ddp._streams import StreamEvent, StreamMixin
+from ddp.sync._feeds import SyncFeed
+
+if TYPE_CHECKING:
+    from ddp.sync.client import Client
+
+__all__ = ["Stream"]
+
+
+class Stream(SyncFeed[StreamEvent], StreamMixin):
+    """A Meteor stream followed by a :class:`~ddp.Client`.
+
+    ``for event_name, args in stream`` (or ``stream.iter(timeout=30)``, or
+    ``stream.get(timeout)``) yields every event of its event name, in arrival order, never
+    merged (two identical payloads are two events), without storing anything.
+    ``with client.stream(...) as stream:`` waits for the subscription to be ready (raising
+    :class:`ddp.SubscriptionError` if the server refuses it) and stops it at the end. The
+    stream survives reconnects (it is re-subscribed like any subscription); events the
+    server sent while the client was disconnected are not invented: a resumed session gets
+    what the server queued for it, a new one starts from its new subscription. The
+    iteration ends when the stream or the client is closed, and raises the error when the
+    server ends the subscription with one.
+
+    The queue is bounded (``max_queue``): a consumer that falls behind loses the oldest
+    events, counted in :attr:`dropped` and ``ClientStats.dropped_events``, with one WARNING
+    per overflow episode. With a ``callback``, events go to it instead (on the client's
+    dispatcher thread, in order) and the stream cannot be iterated.
+
+    (``name``, ``event_name``, ``params``, ``subscription``: see
+    :class:`ddp._streams.StreamMixin`.)
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        name: str,
+        event_name: str,
+        params: tuple[Any, ...],
+        callback: Callable[..., Any] | None,
+        max_queue: int,
+        on_drop: Callable[[int], None],
+        in_callback: Callable[[], bool],
+    ) -> None:
+        SyncFeed.__init__(
+            self, max_queue, f"stream {name!r} ({event_name!r})", on_drop, in_callback
+        )
+        self._init_stream(name, event_name, params, callback)
+        self._client = client
+
+    def ready(self, timeout: float | None = None) -> None:
+        """Wait until the server accepted the subscription (DDP's ``ready``).
+
+        Raises:
+            ddp.SubscriptionError: The server refused it.
+            ddp.DDPTimeoutError: ``timeout`` ran out.
+            ddp.ConnectionClosedError: The client closed or gave up first.
+        """
+        self.subscription.ready(timeout)  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        """Stop following: unsubscribe (when no other stream shares the subscription).
+
+        Events already queued can still be read; idempotent.
+        """
+        self._client._stop_stream(self)
+
+    def close(self) -> None:
+        """The same as :meth:`stop`."""
+        self.stop()
+
+    def iter(self, timeout: float | None = None) -> Iterator[StreamEvent]:
+        """Iterate, waiting at most ``timeout`` seconds for each event (``None``: no limit).
+
+        Raises:
+            ddp.DDPTimeoutError: No event arrived within ``timeout`` seconds.
+            ddp.InvalidStateError: The stream delivers to its callback.
+        """
+        self._check_iterable()
+        return super().iter(timeout)
+
+    def get(self, timeout: float | None = None) -> StreamEvent:
+        """Return the next event, waiting up to ``timeout`` seconds (``None``: no limit).
+
+        Raises:
+            ddp.DDPTimeoutError: Nothing arrived in time.
+            ddp.InvalidStateError: The stream has ended and holds nothing more, or it
+                delivers to its callback.
+            ddp.SubscriptionError: The server ended the subscription with this error.
+        """
+        self._check_iterable()
+        return super().get(timeout)
+
+    def __enter__(self) -> Self:
+        try:
+            self.ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
