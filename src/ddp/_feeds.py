@@ -97,7 +97,8 @@ class Feed(Generic[T]):
         if dropping:
             if first:
                 logger.warning(
-                    "%s: the consumer is too slow; the oldest items are dropped (the queue holds %d; "
+                    "%s: the consumer is too slow; the oldest items are dropped "
+                    "(the queue holds %d; "
                     "counted in ClientStats.dropped_events)",
                     self._what,
                     self._maxlen,

@@ -133,6 +133,7 @@ class Session:
         # ping() made while not connected: sent once ``connected`` arrives.
         self._queued_pings: list[FutureLike[float]] = []
         self.connect_waiters: list[FutureLike[None]] = []
+        self._connect_after_login = False  # connect() waits for the token login too
         self.user_id: str | None = None
         #: The permanent failure (status FAILED), raised by every later command.
         self.failure: DDPError | None = None
@@ -439,9 +440,11 @@ class Session:
 
     def _on_connected(self, event: Connected) -> None:
         self.last_error = None
-        waiters, self.connect_waiters = self.connect_waiters, []
-        for waiter in waiters:
-            settle(waiter, None, None)
+        # A new session with a stored token logs in with it first: connect() returns once
+        # that login is settled, so that ``user_id`` says whether the token worked.
+        self._connect_after_login = not event.resumed and self.proto.resume_token is not None
+        if not self._connect_after_login:
+            self._release_connect_waiters()
         queued, self._queued_pings = self._queued_pings, []
         for future in queued:
             self._send_ping(future)
@@ -464,16 +467,29 @@ class Session:
         self._close_transport(event.reason, self.closed)
 
     def _on_login_resumed(self, event: LoginResumed) -> None:
-        if event.error is not None:
-            logger.warning("%s: logging in again with the token failed: %s", self.url, event.error)
-            self.forget_token()
-            return
         try:
-            login = parse_login_result(event.result)
-        except ProtocolError as exc:
-            logger.warning("%s: bad resume login result: %s", self.url, exc)
-            return
-        self._logged_in(login)
+            if event.error is not None:
+                logger.warning(
+                    "%s: logging in again with the token failed: %s", self.url, event.error
+                )
+                self.forget_token()
+                return
+            try:
+                login = parse_login_result(event.result)
+            except ProtocolError as exc:
+                logger.warning("%s: bad resume login result: %s", self.url, exc)
+                return
+            self._logged_in(login)
+        finally:
+            if self._connect_after_login:
+                self._connect_after_login = False
+                self._release_connect_waiters()
+
+    def _release_connect_waiters(self) -> None:
+        waiters, self.connect_waiters = self.connect_waiters, []
+        for waiter in waiters:
+            settle(waiter, None, None)
+        self._changed()
 
     def _on_server_error(self, event: ServerErrorMessage) -> None:
         logger.warning(

@@ -60,3 +60,28 @@ class Collector:
             if not self._cond.wait_for(lambda: len(self.items) >= n, timeout):
                 raise AssertionError(f"got {len(self.items)} of {n} items: {self.items[-5:]}")
             return list(self.items)
+
+
+class Joins:
+    """A stream's ``allow_read`` hook that records each subscription as it registers.
+
+    The server calls it on its loop just before it adds the subscriber (synchronously), so
+    once :meth:`wait_for` sees a join, the next event emitted reaches that subscriber. This
+    is deterministic where polling the subscriber count is not.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._cond = threading.Condition()
+
+    def __call__(self, sub: Any, event_name: str, args: list[Any]) -> bool:
+        with self._cond:
+            self.count += 1
+            self._cond.notify_all()
+        return True
+
+    def wait_for(self, n: int, timeout: float = TIMEOUT) -> None:
+        """Block until ``n`` subscriptions joined in all (raise on timeout)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.count >= n, timeout):
+                raise AssertionError(f"{self.count} of {n} stream subscriptions joined")
