@@ -9,8 +9,9 @@ The overflow policy, the same everywhere: when a feed holds ``maxlen`` items and
 arrives, the **oldest** item is dropped. Nothing is lost silently: each drop is counted on
 the feed (:attr:`Feed.dropped`) and in the client's statistics
 (``ClientStats.dropped_events``), and each *overflow episode* (from the first drop until the
-consumer empties the feed) logs one WARNING on ``ddp.client`` saying how many items that
-episode dropped once it ends, so a consumer that keeps falling behind does not flood the log.
+consumer empties the feed) logs one WARNING on ``ddp.client`` as it starts (and an INFO line
+with the episode's count once the consumer has caught up), so a consumer that keeps falling
+behind does not flood the log.
 
 The waiting half differs per driver (an asyncio future, or a condition variable) and lives
 in :mod:`ddp.asyncio._feeds` and :mod:`ddp.sync._feeds`; the buffer and its policy are here,
@@ -135,7 +136,7 @@ class Feed(Generic[T]):
             if episode:
                 self._episode = 0
         if episode:
-            logger.warning("%s: the consumer caught up; %d dropped meanwhile", self._what, episode)
+            logger.info("%s: the consumer caught up; %d dropped meanwhile", self._what, episode)
         return True, item
 
     def _finish(self) -> None:

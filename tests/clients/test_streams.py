@@ -182,21 +182,32 @@ def test_a_slow_consumer_neither_stalls_the_client_nor_loses_silently(
 ) -> None:
     st = server_thread
     room = _server_stream(st)
-    caplog.set_level(logging.WARNING, logger="ddp.client")
+    caplog.set_level(logging.INFO, logger="ddp.client")
     with driven(kind, st.url) as d:
         stream = d.stream(ROOM, "GENERAL", max_queue=10)
         on_client(d, lambda: stream.ready(TIMEOUT))
+        # A second reader of the same events, called after the stream's queue is filled:
+        # once it has seen an event, so has the stream (a barrier, not a sleep).
+        seen = Collector()
+        d.stream(ROOM, "GENERAL", callback=seen)
         st.call(lambda: [room.emit("GENERAL", i) for i in range(100)])
         # Nobody reads the stream; the connection goes on all the same.
         assert d.ping(timeout=TIMEOUT) >= 0
         assert d.call("echo", "alive") == "alive"
+        seen.wait_for(100)
         assert take(d, stream, 10) == [("GENERAL", [i]) for i in range(90, 100)]
         assert stream.dropped == 90
         assert d.stats().dropped_events == 90
-        warnings = [r.getMessage() for r in caplog.records if "too slow" in r.getMessage()]
-        assert len(warnings) == 1  # one per overflow episode, not one per drop
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1 and "too slow" in warnings[0]  # one per episode, not per drop
         caught_up = [r.getMessage() for r in caplog.records if "caught up" in r.getMessage()]
         assert caught_up and "90 dropped" in caught_up[0]
+        # A second episode: one more warning, the counter goes on.
+        st.call(lambda: [room.emit("GENERAL", i) for i in range(20)])
+        seen.wait_for(120)
+        assert take(d, stream, 10) == [("GENERAL", [i]) for i in range(10, 20)]
+        assert d.stats().dropped_events == 100
+        assert sum(r.levelno >= logging.WARNING for r in caplog.records) == 2
         d.reset_stats()
         assert d.stats().dropped_events == 0
 
