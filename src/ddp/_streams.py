@@ -73,6 +73,19 @@ def stream_params(
 class StreamMixin:
     """What both clients' ``Stream`` handles hold (set by :meth:`Hub.open_stream`).
 
+    A stream yields every event of its event name as a :class:`StreamEvent`, in arrival
+    order, never merged (two identical payloads are two events), and stores nothing. As a
+    context manager it waits for the subscription to be ready (raising
+    :class:`ddp.SubscriptionError` if the server refuses it) and stops it at the end. It
+    survives reconnects (re-subscribed like any subscription); events the server sent
+    while the client was disconnected are not invented: a resumed session gets what the
+    server queued for it, a new one starts from its new subscription. Reading ends when
+    the stream or the client is closed, and raises the error when the server ends the
+    subscription with one. The queue is bounded (``max_queue``): a consumer that falls
+    behind loses the oldest events, counted in ``dropped`` and
+    ``ClientStats.dropped_events``, with one WARNING per overflow episode. With a
+    ``callback``, events go to it instead and the stream cannot be read.
+
     Attributes:
         name: The stream's publication (and collection) name, ``"stream-room-messages"``.
         event_name: The event name it follows (the first ``sub`` param).

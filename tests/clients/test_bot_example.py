@@ -66,19 +66,24 @@ async def test_the_bot_answers_survives_drops_and_logs_in_with_its_token(
         await alice.login(user="alice", password=DEMO_PASSWORD)
         room = alice.stream(bot.STREAM, "GENERAL")
         await room.ready(TIMEOUT)
-        ready = asyncio.Event()
-        task = asyncio.create_task(
-            bot.run_bot(
-                server.url,
-                "GENERAL",
-                user="bot",
-                password=DEMO_PASSWORD,
-                token_file=token_file,
-                max_replies=3,
-                ready=ready,
+
+        async def start_bot(password: str | None, replies: int) -> asyncio.Task[int]:
+            ready = asyncio.Event()
+            task = asyncio.create_task(
+                bot.run_bot(
+                    server.url,
+                    "GENERAL",
+                    user="bot",
+                    password=password,
+                    token_file=token_file,
+                    max_replies=replies,
+                    ready=ready,
+                )
             )
-        )
-        await asyncio.wait_for(ready.wait(), TIMEOUT)
+            await asyncio.wait_for(ready.wait(), TIMEOUT)
+            return task
+
+        task = await start_bot(DEMO_PASSWORD, 3)
 
         async def ask(text: str) -> None:
             await alice.call("sendMessage", {"rid": "GENERAL", "msg": "!echo " + text})
@@ -97,19 +102,7 @@ async def test_the_bot_answers_survives_drops_and_logs_in_with_its_token(
         assert Path(token_file).stat().st_size > 0  # noqa: ASYNC240
 
         # Restarted without a password, the bot logs in with the token it saved.
-        ready.clear()
-        again = asyncio.create_task(
-            bot.run_bot(
-                server.url,
-                "GENERAL",
-                user="bot",
-                password=None,
-                token_file=token_file,
-                max_replies=1,
-                ready=ready,
-            )
-        )
-        await asyncio.wait_for(ready.wait(), TIMEOUT)
+        again = await start_bot(None, 1)
         await ask("four")
         assert await asyncio.wait_for(again, TIMEOUT) == 1
 

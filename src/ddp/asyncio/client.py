@@ -358,23 +358,27 @@ class AsyncClient(ClientBase):
     def changes(
         self, collection: str | None = None, *, max_queue: int | None = None
     ) -> AsyncFeed[CollectionChange]:
-        self._bind_loop()
-        feed: AsyncFeed[CollectionChange] = AsyncFeed(
-            self._feed_size(max_queue), f"changes({collection!r})", self._session.hub.count_drop
-        )
-        self._session.check_open()
-        self._session.hub.watch_changes(feed, collection)
-        return feed
+        return self._watch(self._session.hub.watch_changes, "changes", collection, max_queue)
 
     def updates(
         self, collection: str | None = None, *, max_queue: int | None = None
     ) -> AsyncFeed[DataUpdate]:
+        return self._watch(self._session.hub.watch_updates, "updates", collection, max_queue)
+
+    def _watch(
+        self,
+        watch: Callable[[Any, str | None], None],
+        what: str,
+        collection: str | None,
+        max_queue: int | None,
+    ) -> AsyncFeed[Any]:
         self._bind_loop()
-        feed: AsyncFeed[DataUpdate] = AsyncFeed(
-            self._feed_size(max_queue), f"updates({collection!r})", self._session.hub.count_drop
+        session = self._session
+        feed: AsyncFeed[Any] = AsyncFeed(
+            self._feed_size(max_queue), f"{what}({collection!r})", session.hub.count_drop
         )
-        self._session.check_open()
-        self._session.hub.watch_updates(feed, collection)
+        session.check_open()
+        watch(feed, collection)
         return feed
 
     def _feed_size(self, max_queue: int | None) -> int:

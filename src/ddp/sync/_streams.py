@@ -15,26 +15,12 @@ __all__ = ["Stream"]
 
 
 class Stream(SyncFeed[StreamEvent], StreamMixin):
-    """A Meteor stream followed by a :class:`~ddp.Client`.
+    """A Meteor stream followed by a :class:`~ddp.Client` (see
+    :class:`ddp._streams.StreamMixin` for what it yields, across reconnects and overflows).
 
-    ``for event_name, args in stream`` (or ``stream.iter(timeout=30)``, or
-    ``stream.get(timeout)``) yields every event of its event name, in arrival order, never
-    merged (two identical payloads are two events), without storing anything.
-    ``with client.stream(...) as stream:`` waits for the subscription to be ready (raising
-    :class:`ddp.SubscriptionError` if the server refuses it) and stops it at the end. The
-    stream survives reconnects (it is re-subscribed like any subscription); events the
-    server sent while the client was disconnected are not invented: a resumed session gets
-    what the server queued for it, a new one starts from its new subscription. The
-    iteration ends when the stream or the client is closed, and raises the error when the
-    server ends the subscription with one.
-
-    The queue is bounded (``max_queue``): a consumer that falls behind loses the oldest
-    events, counted in :attr:`dropped` and ``ClientStats.dropped_events``, with one WARNING
-    per overflow episode. With a ``callback``, events go to it instead (on the client's
-    dispatcher thread, in order) and the stream cannot be iterated.
-
-    (``name``, ``event_name``, ``params``, ``subscription``: see
-    :class:`ddp._streams.StreamMixin`.)
+    ``for event_name, args in stream``, ``stream.iter(timeout=30)`` or
+    ``stream.get(timeout)``; ``with client.stream(...) as stream:`` waits for ``ready`` and
+    stops it at the end. A ``callback`` runs on the client's dispatcher thread, in order.
     """
 
     def __init__(

@@ -371,31 +371,33 @@ class Client(ClientBase):
     def changes(
         self, collection: str | None = None, *, max_queue: int | None = None
     ) -> SyncFeed[CollectionChange]:
-        feed: SyncFeed[CollectionChange] = self._feed(f"changes({collection!r})", max_queue)
-        with self._lock:
-            self._require_running()
-            self._session.hub.watch_changes(feed, collection)
-        return feed
+        return self._watch(self._session.hub.watch_changes, "changes", collection, max_queue)
 
     def updates(
         self, collection: str | None = None, *, max_queue: int | None = None
     ) -> SyncFeed[DataUpdate]:
-        feed: SyncFeed[DataUpdate] = self._feed(f"updates({collection!r})", max_queue)
+        return self._watch(self._session.hub.watch_updates, "updates", collection, max_queue)
+
+    def _watch(
+        self,
+        watch: Callable[[Any, str | None], None],
+        what: str,
+        collection: str | None,
+        max_queue: int | None,
+    ) -> SyncFeed[Any]:
+        feed: SyncFeed[Any] = SyncFeed(
+            self._feed_size(max_queue),
+            f"{what}({collection!r})",
+            self._session.hub.count_drop,
+            self._dispatcher.is_current,
+        )
         with self._lock:
             self._require_running()
-            self._session.hub.watch_updates(feed, collection)
+            watch(feed, collection)
         return feed
 
     def _feed_size(self, max_queue: int | None) -> int:
         return DEFAULT_FEED_SIZE if max_queue is None else check_size(max_queue)
-
-    def _feed(self, what: str, max_queue: int | None) -> SyncFeed[Any]:
-        return SyncFeed(
-            self._feed_size(max_queue),
-            what,
-            self._session.hub.count_drop,
-            self._dispatcher.is_current,
-        )
 
     # -- internals: all below run with self._lock held unless said otherwise -------------
     def _require_running(self) -> None:
