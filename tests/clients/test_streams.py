@@ -362,3 +362,18 @@ def test_iterators_and_streams_need_a_store(kind: str, server_thread: ServerThre
             d.changes()
         with pytest.raises(ddp.InvalidStateError):
             d.on_update(print)
+
+
+def test_a_malformed_stream_event_is_refused_alone(kind: str, server_thread: ServerThread) -> None:
+    st = server_thread
+    _server_stream(st)
+    with driven(kind, st.url) as d:
+        stream = d.stream(ROOM, "GENERAL")
+        on_client(d, lambda: stream.ready(TIMEOUT))
+        bad = _event("GENERAL", [])
+        bad["fields"]["args"] = "not a list"
+        for message in (bad, {**bad, "fields": None}, _event("GENERAL", ["fine"])):
+            st.call(st.server.faults.send_message, None, message)
+        assert take(d, stream, 1) == [("GENERAL", ["fine"])]
+        assert d.call("echo", 1) == 1  # the connection goes on
+        assert d.collection(ROOM).count() == 0
