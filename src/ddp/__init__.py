@@ -3,7 +3,8 @@
 The drivers are imported lazily, so ``import ddp`` stays cheap and the blocking client never
 pulls in asyncio. The types users annotate with are here too: :class:`ClientStats` (and its
 :class:`IOStats`, :class:`LatencyStats`), :class:`LoginResult`, :class:`TokenStore` and
-:class:`MemoryTokenStore`, :class:`Backoff`; each driver's handles are in its package
+:class:`MemoryTokenStore`, :class:`Backoff`, :class:`StreamEvent` (what a stream yields); each
+driver's handles are in its package
 (``ddp.asyncio.MethodCall``, ``ddp.sync.Subscription``...).
 """
 
@@ -36,6 +37,7 @@ from ddp.exceptions import (
 from ddp.stats import ClientStats, IOStats, LatencyStats
 
 if TYPE_CHECKING:
+    from ddp._streams import StreamEvent
     from ddp.asyncio import AsyncClient
     from ddp.sync import Client
 
@@ -65,13 +67,14 @@ __all__ = [
     "RateLimitedError",
     "RemoteError",
     "Status",
+    "StreamEvent",
     "SubscriptionError",
     "TokenStore",
     "VersionNegotiationError",
     "__version__",
 ]
 
-_LAZY = {"AsyncClient": "ddp.asyncio", "Client": "ddp.sync"}
+_LAZY = {"AsyncClient": "ddp.asyncio", "Client": "ddp.sync", "StreamEvent": "ddp._streams"}
 
 
 def __getattr__(name: str) -> Any:

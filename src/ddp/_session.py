@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -33,8 +34,9 @@ from ddp._handles import BaseMethodCall, BaseSubscription, FutureLike, settle
 from ddp._listeners import ListenerRegistry
 from ddp._login import as_login_error, parse_login_result, permanent_failure, token_is_usable
 from ddp._options import ClientOptions
+from ddp._streams import Hub
 from ddp.auth import LoginResult, MemoryTokenStore
-from ddp.collection import Collection, CollectionRegistry, CollectionStats
+from ddp.collection import Collection, CollectionRegistry, CollectionStats, DataUpdate
 from ddp.events import (
     Connected,
     ConnectionLost,
@@ -131,6 +133,7 @@ class Session:
         # ping() made while not connected: sent once ``connected`` arrives.
         self._queued_pings: list[FutureLike[float]] = []
         self.connect_waiters: list[FutureLike[None]] = []
+        self._connect_after_login = False  # connect() waits for the token login too
         self.user_id: str | None = None
         #: The permanent failure (status FAILED), raised by every later command.
         self.failure: DDPError | None = None
@@ -144,6 +147,10 @@ class Session:
         self.on_reconnect: ListenerRegistry[[Connected]] = ListenerRegistry(
             "reconnect", on_awaitable
         )
+        #: Streams, update listeners and the bounded iterators (see :mod:`ddp._streams`).
+        #: Without a ``dispatch``, the store calls its hooks inline (on the event loop): user
+        #: callbacks then go through ``notify`` so that they never run inside the receive loop.
+        self.hub = Hub(self.registry, notify, notify if dispatch is None else None, on_awaitable)
 
     @property
     def url(self) -> str:
@@ -216,6 +223,7 @@ class Session:
             return False
         self.subs.pop(sub.id, None)
         sub._set_stopped(None)
+        self.hub.sub_stopped(sub.id, None)
         if not self.closed:
             self.proto.unsubscribe(sub.id)
         return True
@@ -412,6 +420,7 @@ class Session:
         sub = self.subs.pop(event.sub_id, None)
         if sub is not None:
             sub._set_stopped(event.error)
+        self.hub.sub_stopped(event.sub_id, event.error)
 
     def _on_pong(self, event: Pong) -> None:
         entry = self.pings.pop(event.ping_id, None) if event.ping_id is not None else None
@@ -424,15 +433,18 @@ class Session:
             self.failure = permanent_failure(self.proto.failure, self.url)
             self._fail_connect_waiters(self.failure)
             self._fail_pings(self.failure)
+            self.hub.end_all(self.failure)
         if self.on_status:
             self._notify(partial(self.on_status.emit, event))
         self._changed()
 
     def _on_connected(self, event: Connected) -> None:
         self.last_error = None
-        waiters, self.connect_waiters = self.connect_waiters, []
-        for waiter in waiters:
-            settle(waiter, None, None)
+        # A new session with a stored token logs in with it first: connect() returns once
+        # that login is settled, so that ``user_id`` says whether the token worked.
+        self._connect_after_login = not event.resumed and self.proto.resume_token is not None
+        if not self._connect_after_login:
+            self._release_connect_waiters()
         queued, self._queued_pings = self._queued_pings, []
         for future in queued:
             self._send_ping(future)
@@ -455,16 +467,29 @@ class Session:
         self._close_transport(event.reason, self.closed)
 
     def _on_login_resumed(self, event: LoginResumed) -> None:
-        if event.error is not None:
-            logger.warning("%s: logging in again with the token failed: %s", self.url, event.error)
-            self.forget_token()
-            return
         try:
-            login = parse_login_result(event.result)
-        except ProtocolError as exc:
-            logger.warning("%s: bad resume login result: %s", self.url, exc)
-            return
-        self._logged_in(login)
+            if event.error is not None:
+                logger.warning(
+                    "%s: logging in again with the token failed: %s", self.url, event.error
+                )
+                self.forget_token()
+                return
+            try:
+                login = parse_login_result(event.result)
+            except ProtocolError as exc:
+                logger.warning("%s: bad resume login result: %s", self.url, exc)
+                return
+            self._logged_in(login)
+        finally:
+            if self._connect_after_login:
+                self._connect_after_login = False
+                self._release_connect_waiters()
+
+    def _release_connect_waiters(self) -> None:
+        waiters, self.connect_waiters = self.connect_waiters, []
+        for waiter in waiters:
+            settle(waiter, None, None)
+        self._changed()
 
     def _on_server_error(self, event: ServerErrorMessage) -> None:
         logger.warning(
@@ -509,6 +534,7 @@ class Session:
             sub._set_stopped(error)
         self._fail_pings(error)
         self._fail_connect_waiters(error)
+        self.hub.end_all(error)
         self._changed()
 
     def crashed(self, exc: BaseException) -> DDPError:
@@ -524,11 +550,13 @@ class Session:
         stats.pings_sent = self.proto.pings_sent - self._ping_base[0]
         stats.pings_received = self.proto.pings_received - self._ping_base[1]
         collections = () if self.registry is None else tuple(self.registry.stats())
-        return stats.snapshot(self.now(), collections)
+        snapshot = stats.snapshot(self.now(), collections)
+        return replace(snapshot, dropped_events=self.hub.dropped)
 
     def reset_stats(self) -> None:
         """Zero the statistics."""
         self.stats.reset(self.now())
+        self.hub.dropped = 0
         self._ping_base = (self.proto.pings_sent, self.proto.pings_received)
 
 
@@ -613,6 +641,43 @@ class ClientBase:
         Returns a function that removes the listener.
         """
         return self._session.on_connected.add(callback)
+
+    def on_update(
+        self, callback: Callable[[DataUpdate], Any], collection: str | None = None
+    ) -> Callable[[], None]:
+        """Call ``callback(update)`` for every data message, one call per message.
+
+        Each ``added``, ``changed`` (with its ``cleared`` names), ``removed``,
+        ``addedBefore`` and ``movedBefore`` of ``collection`` (every collection when
+        ``None``) becomes one :class:`ddp.collection.DataUpdate`: EJSON-decoded, exactly
+        once, in arrival order, never merged with another (four identical ``changed`` are
+        four calls), including collections no subscription names and stream collections.
+        The seed's ``AddUpdateListener``. The callback runs off the receive path, like the
+        other listeners (the dispatcher thread; ``call_soon``, a coroutine function as a
+        task); an exception is logged and ignored.
+
+        It hears a message when the store applies it, which follows the protocol's
+        buffering:
+
+        * a method's writes: as they arrive (before the method's ``updated``);
+        * a reconnect that **resumes** the session (Meteor 3.5): the server replays only
+          what this client had not received, so each message is still heard once, with
+          ``replay=False``; nothing is repeated;
+        * a reconnect onto a **new** session: the server sends every document again; they
+          are held until every subscription is ready (quiescence), then applied as one
+          batch that replaces the store, each with ``replay=True``: an audit log can tell
+          that re-sent state from real changes (documents that vanished meanwhile are
+          simply absent from the replay; an ``on_collection_change`` listener reports
+          that difference as removals).
+
+        Returns:
+            A function that removes the listener; it hears nothing more once it returns.
+
+        Raises:
+            ddp.InvalidStateError: The client was made with ``collections=False``.
+            TypeError: ``callback`` is not callable, or ``collection`` not a string.
+        """
+        return self._session.hub.on_update(callback, collection)
 
     def on_reconnect(self, callback: Callable[[Connected], Any]) -> Callable[[], None]:
         """Call ``callback(Connected)`` when a reconnect starts a *new* session (not on a

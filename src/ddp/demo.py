@@ -5,7 +5,9 @@
 limits it to the N newest at the time of subscribing), and the methods ``add(a, b)``,
 ``echo(*args)`` (its argument, or the list of them), ``items.insert(text)`` (or
 ``{"text": ...}``) and ``items.complete(text)`` (both need a login), ``items.remove(id)``
-and ``sleep(seconds)`` (at most 60).
+and ``sleep(seconds)`` (at most 60); and a chat room as Rocket.Chat streams it: the stream
+``stream-room-messages`` (one event name per room id), ``sendMessage({rid, msg})`` (logged
+in) emitting to it, and a user ``bot`` (same password) for bots such as ``examples/bot.py``.
 
 :func:`run_demo` starts that server on a free loopback port, then shows what the client
 does: login, calls, a typed error, a subscription and a live query changing as calls are
@@ -87,6 +89,22 @@ def build_demo_server(server: Server) -> None:
         newest = sorted(items.find().fetch(), key=lambda d: d["createdAt"], reverse=True)
         keep = {doc["_id"] for doc in newest[: max(0, int(limit))]}
         return items.find(lambda doc: doc["_id"] in keep)
+
+    # A chat room as Rocket.Chat streams it (stream-room-messages, one event per room id),
+    # for bots such as examples/bot.py; `bot` logs in with the same password.
+    server.accounts.add_user("bot", DEMO_PASSWORD)
+    rooms = server.stream("room-messages")
+
+    @server.method("sendMessage")
+    def send_message(ctx: MethodContext, message: dict[str, Any]) -> None:
+        user = server.accounts.find_user(user_id=ctx.user_id) if ctx.user_id else None
+        if user is None:
+            raise MethodError(403, "Log in first", {"method": "sendMessage"})
+        if not isinstance(message, dict) or not all(
+            isinstance(message.get(key), str) for key in ("rid", "msg")
+        ):
+            raise MethodError(400, "Match failed", {"expected": "{rid, msg}"})
+        rooms.emit(message["rid"], {**message, "u": {"_id": user.id, "username": user.username}})
 
 
 def demo_server(host: str = "127.0.0.1", port: int = 0) -> Server:

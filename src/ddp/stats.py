@@ -127,6 +127,9 @@ class ClientStats:
         pings_received: ``ping`` messages the server sent (each one answered).
         methods: Method round-trip percentiles.
         collections: Documents per cached collection, as ``(name, count)`` pairs.
+        dropped_events: Items the client's bounded iterators (streams, change and data
+            iterators, ``events()``) dropped because their consumer fell behind; each
+            overflow episode also logs one WARNING.
     """
 
     reads: IOStats = field(default_factory=IOStats)
@@ -138,6 +141,7 @@ class ClientStats:
     pings_received: int = 0
     methods: LatencyStats = field(default_factory=LatencyStats)
     collections: tuple[tuple[str, int], ...] = ()
+    dropped_events: int = 0
 
     def __str__(self) -> str:
         def io(s: IOStats) -> str:
@@ -149,6 +153,8 @@ class ClientStats:
             f"reconnects {self.reconnects}, pings {self.pings_sent}/{self.pings_received}, "
             f"methods {self.methods}"
         )
+        if self.dropped_events:
+            text += f", dropped events {self.dropped_events}"
         if self.collections:
             text += ", collections " + " ".join(f"{n}={c}" for n, c in self.collections)
         return text
@@ -170,6 +176,7 @@ class ClientStats:
             "pings_received": self.pings_received,
             "methods": {"count": m.count, "p50": m.p50, "p90": m.p90, "p99": m.p99, "max": m.max},
             "collections": dict(self.collections),
+            "dropped_events": self.dropped_events,
         }
 
 

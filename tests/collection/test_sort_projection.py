@@ -356,7 +356,7 @@ def test_sorting_on_raw_values_orders_as_the_keyed_sort(values: list[Any], data:
     expected = sorted(
         ((sort_key(v), f"id{i:02d}") for i, v in enumerate(values)),
     )
-    stop = None if limit is None else skip + limit
+    stop = None if not limit else skip + limit  # a limit of 0 means no limit
     assert [d["_id"] for d in cursor.fetch()] == [wire_id for _, wire_id in expected[skip:stop]]
 
 

@@ -36,16 +36,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Unpack
 
 from ddp._docs import CLIENT_METHODS, document
+from ddp._docs_streams import STREAM_METHODS
+from ddp._feeds import check_size
 from ddp._listeners import add_change_listener
 from ddp._login import LoginWays, login_params
 from ddp._options import ClientOptionArgs, dial_spec, validate_options
 from ddp._session import ClientBase, Session
+from ddp._streams import stream_params
 from ddp._transport import AsyncDial, AsyncTransport, FrameMeter
 from ddp.asyncio._calls import MethodCall, Subscription, wait_for
 from ddp.asyncio._events import DEFAULT_EVENT_QUEUE, EventStream
+from ddp.asyncio._feeds import AsyncFeed
+from ddp.asyncio._streams import Stream
 from ddp.asyncio._transport import dial as websockets_dial
 from ddp.auth import LoginResult
-from ddp.collection import CollectionChange
+from ddp.collection import CollectionChange, DataUpdate
 from ddp.events import Event, Status
 from ddp.exceptions import DDPTimeoutError, InvalidStateError
 from ddp.stats import ClientStats
@@ -272,12 +277,21 @@ class AsyncClient(ClientBase):
         login_arg = login_params(user=user, password=password, **how)
         hook = self._session.login_hook(token_given=how.get("token") is not None)
         handle = self._go("login", (login_arg,), wait=True, hook=hook)
-        result: LoginResult = await self._await_call(handle, timeout)
+        result: LoginResult = await self._await_visible(handle, timeout)
         return result
 
     async def logout(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
         self._session.begin_logout()
-        await self.call("logout", wait=True, timeout=timeout)
+        await self._await_visible(self._go("logout", (), wait=True), timeout)
+
+    async def _await_visible(self, handle: MethodCall, timeout: float | None) -> Any:  # noqa: ASYNC109
+        """The call's result, once its writes are visible too, all within ``timeout``."""
+        loop = self._bind_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        result = await self._await_call(handle, timeout)
+        left = None if deadline is None else max(0.0, deadline - loop.time())
+        await handle.data_visible(left)
+        return result
 
     # -- listeners ------------------------------------------------------------------------
     def on_collection_change(
@@ -287,19 +301,88 @@ class AsyncClient(ClientBase):
             self._session.registry, callback, on_awaitable=self._spawn, defer=self._call_soon
         )
 
-    def events(self, *, max_queue: int | None = None) -> EventStream:
+    def events(self, *, max_queue: int | None = None, data: bool = False) -> EventStream:
         """Return an async iterator over the client's events, from now on, in order.
 
-        Each iterator has its own bounded queue (``max_queue``, default the client's
-        ``event_queue`` option): when full, the oldest event is dropped and logged. The
-        iteration ends once the client is closed.
+        With ``data=True`` it also yields every data message, as a
+        :class:`ddp.collection.DataUpdate` (what :meth:`on_update` listeners hear), in
+        order with the other events. Each iterator has its own bounded queue
+        (``max_queue``, default the client's ``event_queue`` option): when full, the
+        oldest event is dropped, counted (``ClientStats.dropped_events``) and logged once
+        per overflow episode. The iteration ends once the client is closed or gives up.
+
+        Raises:
+            ddp.InvalidStateError: ``data=True`` on a client made with ``collections=False``.
         """
-        stream = EventStream(max_queue if max_queue is not None else self._event_queue)
-        if self._session.closed:
+        session = self._session
+        stream = EventStream(self._feed_size(max_queue), session.hub.count_drop)
+        if session.closed:
             stream._close()
-        else:
-            self._streams.add(stream)
+            return stream
+        if data:
+            session.hub.watch_updates(stream, None)
+        self._streams.add(stream)
         return stream
+
+    # -- streams and change iterators -----------------------------------------------------
+    def stream(
+        self,
+        name: str,
+        event_name: str,
+        *args: Any,
+        with_options: bool | None = None,
+        callback: Callable[[Any, list[Any]], Any] | None = None,
+        max_queue: int | None = None,
+    ) -> Stream:
+        loop = self._bind_loop()
+        session = self._session
+        params = stream_params(event_name, args, with_options)
+        size = self._feed_size(max_queue)
+        handle = Stream(self, name, event_name, params, callback, size, session.hub.count_drop)
+
+        def subscribe() -> Subscription:
+            return session.subscribe(
+                name, params, lambda sub_id: Subscription(self, sub_id, name, params, loop)
+            )
+
+        session.check_open()
+        session.hub.open_stream(handle, subscribe)
+        self._process()
+        return handle
+
+    def _stop_stream(self, stream: Stream) -> None:
+        sub = self._session.hub.close_stream(stream)
+        if sub is not None:
+            self._stop_subscription(sub)  # type: ignore[arg-type]
+
+    def changes(
+        self, collection: str | None = None, *, max_queue: int | None = None
+    ) -> AsyncFeed[CollectionChange]:
+        return self._watch(self._session.hub.watch_changes, "changes", collection, max_queue)
+
+    def updates(
+        self, collection: str | None = None, *, max_queue: int | None = None
+    ) -> AsyncFeed[DataUpdate]:
+        return self._watch(self._session.hub.watch_updates, "updates", collection, max_queue)
+
+    def _watch(
+        self,
+        watch: Callable[[Any, str | None], None],
+        what: str,
+        collection: str | None,
+        max_queue: int | None,
+    ) -> AsyncFeed[Any]:
+        self._bind_loop()
+        session = self._session
+        feed: AsyncFeed[Any] = AsyncFeed(
+            self._feed_size(max_queue), f"{what}({collection!r})", session.hub.count_drop
+        )
+        session.check_open()
+        watch(feed, collection)
+        return feed
+
+    def _feed_size(self, max_queue: int | None) -> int:
+        return check_size(max_queue) if max_queue is not None else self._event_queue
 
     # -- internals: hooks given to the session -------------------------------------------
     def _call_soon(self, fn: Callable[[], None]) -> None:
@@ -510,6 +593,7 @@ class AsyncClient(ClientBase):
             for stream in list(self._streams):
                 stream._close()
             self._streams = weakref.WeakSet()
+            session.hub.end_all(session.final_error(), now=True)
 
     async def _drain_listeners(
         self, deadline: float | None, current: asyncio.Task[Any] | None
@@ -533,6 +617,16 @@ class AsyncClient(ClientBase):
 
 
 # The public methods' docstrings are shared with ``ddp.Client`` (see ddp._docs).
+document(
+    AsyncClient,
+    STREAM_METHODS,
+    {
+        "feed": "AsyncFeed",
+        "queue": "the ``event_queue`` option",
+        "callbacks": "with ``call_soon``, never inside the receive loop (a coroutine function "
+        "runs as a task)",
+    },
+)
 document(
     AsyncClient,
     CLIENT_METHODS,

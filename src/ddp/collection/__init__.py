@@ -10,7 +10,11 @@ with ``Cursor.observe``/``Cursor.observe_changes``::
     items = registry.get("items")
     items.find({"n": {"$gte": 1}}, sort=[("n", -1)]).fetch()   # [{"n": 1, "_id": "a"}]
 
-Queries follow Meteor's minimongo semantics; see :mod:`ddp.collection.matcher`.
+Queries follow Meteor's minimongo semantics; see :mod:`ddp.collection.matcher`. Documents
+nest at most :data:`MAX_DEPTH` levels (a deeper one is refused, alone, as a bad message).
+Besides the net changes that observers and change listeners hear, the registry hands every
+message to update listeners and turns a Meteor stream's messages into events (see
+:mod:`ddp.collection.updates`).
 """
 
 from __future__ import annotations
@@ -21,11 +25,19 @@ from ddp.collection.cursor import Cursor
 from ddp.collection.matcher import compile_selector
 from ddp.collection.observe import ObserveHandle
 from ddp.collection.projection import compile_projection
-from ddp.collection.registry import ChangeListener, CollectionRegistry, CollectionStats, Dispatch
+from ddp.collection.registry import (
+    ChangeListener,
+    CollectionRegistry,
+    CollectionStats,
+    Dispatch,
+    ErrorListener,
+)
 from ddp.collection.sorter import compile_sort
-from ddp.collection.values import MISSING
+from ddp.collection.updates import DataUpdate, StreamCallback, UpdateKind, UpdateListener
+from ddp.collection.values import MAX_DEPTH, MISSING, DocumentDepthError
 
 __all__ = [
+    "MAX_DEPTH",
     "MISSING",
     "ChangeListener",
     "ChangeOp",
@@ -34,8 +46,14 @@ __all__ = [
     "CollectionRegistry",
     "CollectionStats",
     "Cursor",
+    "DataUpdate",
     "Dispatch",
+    "DocumentDepthError",
+    "ErrorListener",
     "ObserveHandle",
+    "StreamCallback",
+    "UpdateKind",
+    "UpdateListener",
     "compile_projection",
     "compile_selector",
     "compile_sort",

@@ -64,10 +64,10 @@ def _adopt(fields: dict[str, Any], canonical: dict[str, str]) -> dict[str, Any]:
     setdefault = canonical.setdefault
     for key, value in fields.items():
         if setdefault(key, key) is not key:
-            return {setdefault(k, k): freeze_value(v) for k, v in fields.items()}
+            return {setdefault(k, k): freeze_value(v, 2) for k, v in fields.items()}
         cls = type(value)
         if cls is list or cls is dict:
-            fields[key] = freeze_value(value)  # same key: the dict's size does not change
+            fields[key] = freeze_value(value, 2)  # same key: the dict's size does not change
     return fields
 
 
@@ -112,7 +112,7 @@ class Collection:
                 sort, documents come in arrival order (or the server's order for an ordered
                 collection).
             skip: How many leading results to leave out.
-            limit: The most results to return (``None``: no limit).
+            limit: The most results to return (``None`` or ``0``: no limit, as in MongoDB).
             fields: A projection such as ``{"a": 1}`` or ``{"b": 0}``.
 
         Returns:
@@ -230,9 +230,10 @@ class Collection:
             self._order.append(wire_id)
 
     def _insert(self, wire_id: str, fields: dict[str, Any] | None) -> None:
+        # Adopt first: a refused document (too deep) must leave no trace.
+        doc = {} if fields is None else _adopt(fields, self._keys)
         if self._before is not None and wire_id not in self._before:
             self._before[wire_id] = None
-        doc = {} if fields is None else _adopt(fields, self._keys)
         doc["_id"] = _parse_id(wire_id)
         self._docs[wire_id] = doc
 
@@ -252,15 +253,25 @@ class Collection:
         fields: dict[str, Any] | None,
         cleared: list[str] | None,
     ) -> None:
-        if self._before is not None:
-            self._snapshot(wire_id, doc)
+        updates: list[tuple[str, Any]] = []
         if fields:
+            # Freeze everything before writing anything: a refused value (too deep) must
+            # not leave the document half changed.
             for key, value in fields.items():
                 if key != "_id":
                     cls = type(value)
                     if cls is list or cls is dict:
-                        value = freeze_value(value)
-                    doc[self._keys.setdefault(key, key)] = value
+                        value = freeze_value(value, 2)
+                    updates.append((key, value))
+        if cleared is not None and (
+            not isinstance(cleared, list | tuple) or any(type(k) is not str for k in cleared)
+        ):
+            raise TypeError("cleared must be a list of field names")
+        if self._before is not None:
+            self._snapshot(wire_id, doc)
+        keys = self._keys
+        for key, value in updates:
+            doc[keys.setdefault(key, key)] = value
         if cleared:
             for key in cleared:
                 if key != "_id":

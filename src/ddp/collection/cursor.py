@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ddp.collection.matcher import compile_selector, selector_is_id
 from ddp.collection.observe import ObserveHandle, observe, observe_changes
 from ddp.collection.projection import compile_projection
 from ddp.collection.sorter import compile_sort, plain_sort_path
-from ddp.collection.values import clone_value
+from ddp.collection.values import MAX_DEPTH, DocumentDepthError, clone_value
 from ddp.exceptions import InvalidSelectorError
 
 if TYPE_CHECKING:
@@ -52,14 +53,19 @@ class Cursor:
         _check_count(skip, "skip")
         if limit is not None:
             _check_count(limit, "limit")
+            if limit == 0:
+                limit = None  # MongoDB and Meteor read a limit of 0 as no limit
         self.collection = collection
         self.selector = selector
         self.matcher = compile_selector(selector)
-        self.sort_key = compile_sort(sort)
-        self.plain_sort_path = plain_sort_path(sort)
+        try:
+            self.sort_key = compile_sort(sort)
+            self.plain_sort_path = plain_sort_path(sort)
+            self.projection = compile_projection(fields)
+        except RecursionError:
+            raise InvalidSelectorError("a sort or projection nests too deeply") from None
         self.skip = skip
         self.limit = limit
-        self.projection = compile_projection(fields)
         self.id_hint = _id_hint(selector)
 
     def matching(self) -> list[dict[str, Any]]:
@@ -77,8 +83,13 @@ class Cursor:
 
         Returns:
             The list of documents.
+
+        Raises:
+            DocumentDepthError: If matching, sorting or copying ran out of stack; the store
+                refuses documents deeper than ``MAX_DEPTH`` levels, so only a caller already
+                deep in its own recursion can see this.
         """
-        with self.collection._lock:
+        with self.collection._lock, _depth_guard():
             present = self.present
             return [present(doc) for doc in self.matching()]
 
@@ -88,12 +99,12 @@ class Cursor:
 
     def count(self) -> int:
         """Return the number of matching documents (``skip`` and ``limit`` applied)."""
-        with self.collection._lock:
+        with self.collection._lock, _depth_guard():
             return self.collection._count(self)
 
     def first(self) -> dict[str, Any] | None:
         """Return the first matching document (a copy), or ``None``."""
-        with self.collection._lock:
+        with self.collection._lock, _depth_guard():
             docs = self.matching()
             return self.present(docs[0]) if docs else None
 
@@ -157,6 +168,17 @@ class Cursor:
 
     def __repr__(self) -> str:
         return f"<Cursor {self.collection.name!r} {self.selector!r}>"
+
+
+@contextmanager
+def _depth_guard() -> Iterator[None]:
+    """Turn a RecursionError of a read into our own typed error (see ``fetch``)."""
+    try:
+        yield
+    except RecursionError:
+        raise DocumentDepthError(
+            f"a document was too deep to read here (the store holds at most {MAX_DEPTH} levels)"
+        ) from None
 
 
 def _id_hint(selector: Any) -> tuple[Any] | None:

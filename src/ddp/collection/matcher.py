@@ -17,7 +17,9 @@ Stored arrays are tuples (frozen lists, see ``values.freeze_value``): every arra
 a tuple or a list, and equality goes through ``mongo_equal``, for which a tuple equals the list
 of the same items, so a selector's lists match stored arrays as before.
 
-Every malformed selector raises :class:`ddp.InvalidSelectorError` at compile time, never later.
+Every malformed selector raises :class:`ddp.InvalidSelectorError` at compile time, never later;
+so does a selector nested deeper than :data:`~ddp.collection.values.MAX_DEPTH`. A naive
+``datetime`` in a selector is taken as UTC, as EJSON encodes it (stored dates are aware).
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ from ddp import ejson
 from ddp.collection.paths import Branch, Lookup, make_lookup
 from ddp.collection.values import (
     ARRAY_TYPES,
+    MAX_DEPTH,
     MISSING,
     NUMBER_TYPES,
     TYPE_ALIASES,
     clone_value,
+    exceeds_depth,
     mongo_equal,
     sort_key,
     type_code,
@@ -91,7 +95,31 @@ def compile_selector(selector: Any) -> DocMatcher:
     # something unintended (a common bug: ``find({"_id": maybe_id})`` with ``maybe_id = None``).
     if "_id" in selector and not selector["_id"]:
         return _nothing
-    return _compile_document(selector, in_elem_match=False)
+    if exceeds_depth(selector, MAX_DEPTH):
+        raise InvalidSelectorError(f"a selector may not nest deeper than {MAX_DEPTH} levels")
+    try:
+        return _compile_document(_as_utc(selector), in_elem_match=False)
+    except (TypeError, EJSONError, RecursionError) as exc:
+        # A value of a type no selector can hold (a set, an object EJSON cannot write).
+        raise InvalidSelectorError(f"bad selector: {exc}") from None
+
+
+def _as_utc(value: Any) -> Any:
+    """``value`` with every naive ``datetime`` inside it made UTC (copied only if need be).
+
+    Stored dates are aware (EJSON decodes them in UTC), and Python refuses to compare an
+    aware datetime with a naive one; EJSON itself writes a naive datetime as UTC.
+    """
+    cls = type(value)
+    if cls is datetime.datetime:
+        return value.replace(tzinfo=datetime.UTC) if value.tzinfo is None else value
+    if cls is dict:
+        changed = {k: _as_utc(v) for k, v in value.items()}
+        return changed if any(changed[k] is not v for k, v in value.items()) else value
+    if cls is list:
+        items = [_as_utc(v) for v in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value
 
 
 def _everything(_: Any) -> bool:
@@ -309,6 +337,7 @@ def _equality_test(expected: Any) -> _ElemMatcher:
         return lambda v: v is expected
     if cls in _SCALAR_NUMBER and expected == expected:
         return lambda v: type(v) in _SCALAR_NUMBER and v == expected
+    ejson.to_json_value(expected)  # a value no document can hold (a set...): EJSONError now
     return lambda v: mongo_equal(expected, v)
 
 

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ddp import ejson
+from ddp.collection.positions import PositionList
 from ddp.collection.values import MISSING, clone_value
 
 if TYPE_CHECKING:
@@ -167,7 +168,9 @@ class _DocsSink(_Sink):
         self.ordered = any(
             callbacks[k] for k in ("added_at", "changed_at", "removed_at", "moved_to")
         )
-        self.mirror: list[str] = []  # wire ids in the order the user has seen (ordered only)
+        # Wire ids in the order the user has seen (ordered only); a PositionList, because
+        # every event needs an index and a list's index() is a scan (O(n) per event).
+        self.mirror = PositionList()
 
     def _index(self, wire_id: str | None) -> int:
         return len(self.mirror) if wire_id is None else self.mirror.index(wire_id)
@@ -197,7 +200,7 @@ class _DocsSink(_Sink):
         copy = self.cursor.present(old)
         if self.ordered:
             index = self._index(wire_id)
-            del self.mirror[index]
+            self.mirror.delete(index)
             if self.cb["removed_at"]:
                 self.call(self.cb["removed_at"], copy, index)
                 return
@@ -208,7 +211,7 @@ class _DocsSink(_Sink):
         if not self.ordered:
             return
         source = self._index(wire_id)
-        del self.mirror[source]
+        self.mirror.delete(source)
         target = self._index(before)
         self.mirror.insert(target, wire_id)
         if self.cb["moved_to"]:
@@ -410,23 +413,25 @@ class LiveQuery:
         assert limit is not None
         old_ids = list(self.ids)
         was_full = len(old_ids) >= limit
-        refill = False
+        # Every matching document outside a full window sorts after its last member (keys
+        # are a total order): while the window can be refilled from documents that sort no
+        # later than that boundary, the store need not be asked.
+        boundary = self.keys[-1] if was_full else None
         for wire_id in list(before):
             new = self._matches_now(wire_id)
             if wire_id in self.key_of:
                 old_key = self.key_of[wire_id]
-                self._take_out(wire_id)
                 if new is None:
-                    refill = True
+                    self._take_out(wire_id)
                     continue
                 key = self._key(wire_id, new)
                 if key != old_key:
-                    # It may now sort after documents we never held: ask the store.
-                    refill = True
-                self._put_in(wire_id, key)
+                    self._take_out(wire_id)
+                    self._put_in(wire_id, key)
             elif new is not None:
                 self._put_in(wire_id, self._key(wire_id, new))
-        if refill and was_full:
+        if boundary is not None and bisect_right(self.keys, boundary) < limit:
+            # A member left, or moved past documents we never held: ask the store.
             self._load(self.collection._query_items(self.cursor))
         else:
             for wire_id in self.ids[limit:]:

@@ -11,6 +11,15 @@ Change listeners (:meth:`CollectionRegistry.add_listener`) hear every batch's ne
 store-wide, after the observers' callbacks of that batch. While there are none, no
 collection carries a :class:`~ddp.collection.changes.ChangeWatcher` and the write path
 does no extra work.
+
+Update listeners (:meth:`CollectionRegistry.add_update_listener`) and streams
+(:meth:`CollectionRegistry.add_stream`) hear every message instead, before the observers'
+callbacks of the batch (see :mod:`ddp.collection.updates`).
+
+A bad message (not a data message, a wrong type, a document deeper than
+:data:`~ddp.collection.values.MAX_DEPTH`) is refused alone: the rest of its batch is
+applied, the refusal is counted (:attr:`CollectionRegistry.bad_messages`), logged, and
+handed to error listeners as a :class:`~ddp.exceptions.ProtocolError`.
 """
 
 from __future__ import annotations
@@ -23,10 +32,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ddp.collection.changes import ChangeWatcher, CollectionChange
-from ddp.collection.collection import Collection
-from ddp.exceptions import EJSONError
+from ddp.collection.collection import Collection, _parse_id
+from ddp.collection.updates import DataUpdate, Route, StreamCallback, Tap, UpdateListener
+from ddp.collection.values import clone_value, exceeds_depth
+from ddp.exceptions import EJSONError, ProtocolError
 
-__all__ = ["ChangeListener", "CollectionRegistry", "CollectionStats", "Dispatch"]
+__all__ = [
+    "ChangeListener",
+    "CollectionRegistry",
+    "CollectionStats",
+    "Dispatch",
+    "ErrorListener",
+]
 
 logger = logging.getLogger("ddp.collection")
 
@@ -34,6 +51,14 @@ Dispatch = Callable[[Callable[[], None]], None]
 
 ChangeListener = Callable[[Sequence[CollectionChange]], object]
 """A change listener: called with the net changes of one applied batch (never empty)."""
+
+ErrorListener = Callable[[ProtocolError], object]
+"""An error listener: called with a :class:`~ddp.exceptions.ProtocolError` per refused message."""
+
+# What applying a malformed message can raise; anything else is a bug of ours and propagates.
+_BAD_MESSAGE = (KeyError, TypeError, ValueError, AttributeError, EJSONError, ProtocolError)
+_DATA_KINDS = frozenset({"added", "changed", "removed", "addedBefore", "movedBefore"})
+_Event = tuple[tuple[Tap, ...], tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +98,16 @@ class CollectionRegistry:
         self._listeners: tuple[ChangeListener, ...] = ()
         self._changes: list[CollectionChange] = []  # the watchers' output for this batch
         self._watchers: dict[str, ChangeWatcher] = {}
+        self._routes: dict[str, Route] = {}  # hooked collection names (see updates.py)
+        self._global_taps: tuple[Tap, ...] = ()
+        self._hooked = False  # any route or registry-wide update listener
+        self._error_taps: tuple[Tap, ...] = ()
+        self._bad_messages = 0
+
+    @property
+    def bad_messages(self) -> int:
+        """How many data messages were refused as malformed so far (see :meth:`apply_batch`)."""
+        return self._bad_messages
 
     def get(self, name: str) -> Collection:
         """Return the collection called ``name``, creating it (empty) if need be.
@@ -169,6 +204,155 @@ class CollectionRegistry:
 
         self._outbox.append(run)
 
+    def add_update_listener(
+        self, listener: UpdateListener, collection: str | None = None
+    ) -> Callable[[], None]:
+        """Call ``listener(update)`` for every data message applied from now on.
+
+        Each ``added``, ``changed``, ``removed``, ``addedBefore`` and ``movedBefore`` message
+        of ``collection`` (or of every collection, when ``collection`` is ``None``) becomes
+        one :class:`~ddp.collection.updates.DataUpdate`, exactly once, in arrival order,
+        never merged with another: four ``changed`` of one document are four calls, even
+        when they carry the same fields. Collections no subscription names and streams
+        (:meth:`add_stream`) are included; refused messages are not.
+
+        Messages reach the store when the protocol core applies them, so the listener hears
+        them then: after a method's writes wait for its ``updated``, and after a reconnect
+        when the new session's subscriptions are all ready; that first batch of a new
+        session replaces the whole store, and its messages carry ``replay=True``. The calls
+        run through ``dispatch`` before the observer callbacks of the same batch; an
+        exception is logged and ignored. With no listener and no stream, applying a batch
+        costs nothing extra.
+
+        Args:
+            listener: A callable taking a ``DataUpdate``.
+            collection: A collection name, or ``None`` for every collection.
+
+        Returns:
+            A function that removes the listener (safe to call twice); the listener hears
+            nothing more once it returns.
+
+        Raises:
+            TypeError: If ``listener`` is not callable or ``collection`` not a string.
+        """
+        if not callable(listener):
+            raise TypeError("an update listener must be callable")
+        if collection is not None and not isinstance(collection, str):
+            raise TypeError(f"a collection name must be a string, not {collection!r}")
+        tap = Tap(listener)
+        with self._lock:
+            if collection is None:
+                self._global_taps = (*self._global_taps, tap)
+            else:
+                route = self._routes.setdefault(collection, Route())
+                route.own = (*route.own, tap)
+            self._rebuild_routes()
+
+        def remove() -> None:
+            with self._lock:
+                if not tap.active:
+                    return
+                tap.active = False
+                if collection is None:
+                    self._global_taps = tuple(t for t in self._global_taps if t is not tap)
+                else:
+                    route = self._routes[collection]
+                    route.own = tuple(t for t in route.own if t is not tap)
+                self._rebuild_routes()
+
+        return remove
+
+    def add_stream(self, name: str, callback: StreamCallback) -> Callable[[], None]:
+        """Treat collection ``name`` as a Meteor stream: each ``changed`` is one event.
+
+        In the streamer protocol (Rocket.Chat's ``stream-room-messages``, ``stream-notify-*``)
+        every event arrives as ``changed`` of one fixed document, with the fields
+        ``eventName`` and ``args``. From now on the registry calls ``callback(event_name,
+        args)`` for each such message, in arrival order, one call per message (repeated
+        identical events included), and never stores the stream's messages, so the store
+        does not grow. ``added`` and ``removed`` of a stream are ignored (update listeners
+        still hear every message). A ``changed`` without a list ``args`` is refused as a bad
+        message. The calls run through ``dispatch`` like observer callbacks; an exception
+        is logged and ignored. Several callbacks may follow one stream.
+
+        Args:
+            name: The stream's collection name, as the server publishes it.
+            callback: ``callback(event_name, args)``; ``args`` is the list of the event's
+                decoded arguments (the callback's own: it may keep it).
+
+        Returns:
+            A function that removes the callback (safe to call twice). Once the last
+            callback of a stream is removed, its name is an ordinary collection again.
+
+        Raises:
+            TypeError: If ``name`` is not a string or ``callback`` not callable.
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"a stream name must be a string, not {name!r}")
+        if not callable(callback):
+            raise TypeError("a stream callback must be callable")
+        tap = Tap(callback)
+        with self._lock:
+            route = self._routes.setdefault(name, Route())
+            route.stream = (*route.stream, tap)
+            self._rebuild_routes()
+
+        def remove() -> None:
+            with self._lock:
+                if not tap.active:
+                    return
+                tap.active = False
+                route = self._routes[name]
+                route.stream = tuple(t for t in route.stream if t is not tap)
+                self._rebuild_routes()
+
+        return remove
+
+    def is_stream(self, name: str) -> bool:
+        """Return whether ``name`` is followed as a stream (see :meth:`add_stream`)."""
+        route = self._routes.get(name)
+        return route is not None and bool(route.stream)
+
+    def add_error_listener(self, listener: ErrorListener) -> Callable[[], None]:
+        """Call ``listener(error)`` for every data message refused as malformed.
+
+        ``error`` is a :class:`~ddp.exceptions.ProtocolError` naming the message's kind,
+        collection and id (never its fields) and why it was refused (its ``__cause__`` is
+        the original exception). The calls run through ``dispatch``, in order with the
+        other callbacks; an exception is logged and ignored.
+
+        Args:
+            listener: A callable taking the error.
+
+        Returns:
+            A function that removes the listener (safe to call twice).
+
+        Raises:
+            TypeError: If ``listener`` is not callable.
+        """
+        if not callable(listener):
+            raise TypeError("an error listener must be callable")
+        tap = Tap(listener)
+        with self._lock:
+            self._error_taps = (*self._error_taps, tap)
+
+        def remove() -> None:
+            with self._lock:
+                tap.active = False
+                self._error_taps = tuple(t for t in self._error_taps if t is not tap)
+
+        return remove
+
+    def _rebuild_routes(self) -> None:
+        """Recompute every route's taps after a registration changed (under the lock)."""
+        global_taps = self._global_taps
+        for name, route in list(self._routes.items()):
+            if not route.own and not route.stream:
+                del self._routes[name]
+            else:
+                route.taps = route.own + global_taps
+        self._hooked = bool(self._routes or global_taps)
+
     def names(self) -> list[str]:
         """Return the names of the collections known so far, sorted."""
         with self._lock:
@@ -186,8 +370,14 @@ class CollectionRegistry:
     def apply_batch(self, messages: Sequence[dict[str, Any]], reset: bool) -> None:
         """Apply DDP data messages as one transaction (the core's ``DataStore`` interface).
 
-        A malformed message (unknown ``msg``, missing ``collection`` or ``id``, a bad id) is
-        logged and skipped; it never stops the rest of the batch.
+        A bad message (unknown ``msg``, missing or mistyped ``collection``, ``id``,
+        ``fields`` or ``cleared``, a document nested deeper than
+        :data:`~ddp.collection.values.MAX_DEPTH`) is refused alone and leaves no trace in
+        the store: the others of the batch are applied. Each refusal is counted in
+        :attr:`bad_messages`, handed to error listeners (:meth:`add_error_listener`), and
+        logged (logger ``ddp.collection``) with the message's kind, collection and id, never
+        its fields: the first at WARNING, the rest at DEBUG, so that a hostile server cannot
+        flood the log.
 
         Args:
             messages: Decoded ``added``, ``changed``, ``removed``, ``addedBefore`` and
@@ -202,39 +392,96 @@ class CollectionRegistry:
                     collection._reset()
                     if collection._observers:
                         touched[name] = collection
-            collections = self._collections
-            for message in messages:
-                try:
-                    name = message["collection"]
-                    collection = collections.get(name) or self.get(name)
-                    kind = message["msg"]
-                    wire_id = message["id"]
-                    if type(wire_id) is not str:
-                        raise TypeError("id must be a string")
-                    if kind == "added":
-                        collection._added(wire_id, message.get("fields"))
-                    elif kind == "changed":
-                        collection._changed(wire_id, message.get("fields"), message.get("cleared"))
-                    elif kind == "removed":
-                        collection._removed(wire_id)
-                    elif kind == "addedBefore":
-                        collection._added_before(
-                            wire_id, message.get("fields"), message.get("before")
-                        )
-                    elif kind == "movedBefore":
-                        collection._moved_before(wire_id, message.get("before"))
-                    else:
-                        raise ValueError(f"not a data message: {kind!r}")
-                except (KeyError, TypeError, ValueError, AttributeError, EJSONError) as exc:
-                    logger.warning("ignored a bad data message (%s): %.200r", exc, message)
-                    continue
-                if collection._observers:
-                    touched[name] = collection
+            if self._hooked:
+                self._apply_hooked(messages, reset, touched)
+            else:
+                # The hot path of ingest: ``_apply`` inlined (a call per message shows).
+                collections = self._collections
+                for message in messages:
+                    try:
+                        name = message["collection"]
+                        collection = collections.get(name) or self.get(name)
+                        kind = message["msg"]
+                        wire_id = message["id"]
+                        if type(wire_id) is not str:
+                            raise TypeError("id must be a string")
+                        if kind == "added":
+                            collection._added(wire_id, message.get("fields"))
+                        elif kind == "changed":
+                            collection._changed(
+                                wire_id, message.get("fields"), message.get("cleared")
+                            )
+                        else:
+                            _apply(collection, message)
+                    except _BAD_MESSAGE as exc:
+                        self._refuse(message, exc)
+                        continue
+                    except RecursionError:
+                        self._refuse(message, ProtocolError("a value nests too deeply"))
+                        continue
+                    if collection._observers:
+                        touched[name] = collection
             for collection in touched.values():
                 collection._commit()
             if self._changes:
                 self._queue_changes()
         self._deliver()
+
+    def _apply_hooked(
+        self, messages: Sequence[dict[str, Any]], reset: bool, touched: dict[str, Collection]
+    ) -> None:
+        """``apply_batch``'s loop while update listeners or streams exist (under the lock)."""
+        collections, routes, global_taps = self._collections, self._routes, self._global_taps
+        events: list[_Event] = []
+        for message in messages:
+            try:
+                name = message["collection"]
+                route = routes.get(name) if type(name) is str else None
+                if route is not None and route.stream:
+                    event = _stream_event(message)
+                    if event is not None:
+                        events.append((route.stream, event))
+                else:
+                    collection = collections.get(name) or self.get(name)
+                    _apply(collection, message)
+                    if collection._observers:
+                        touched[name] = collection
+                taps = global_taps if route is None else route.taps
+                if taps:
+                    events.append((taps, (_data_update(name, message, reset),)))
+            except _BAD_MESSAGE as exc:
+                self._refuse(message, exc, events)
+            except RecursionError:
+                self._refuse(message, ProtocolError("a value nests too deeply"), events)
+        if events:
+            self._outbox.append(lambda: _run_events(events))
+
+    def _refuse(self, message: Any, exc: Exception, events: list[_Event] | None = None) -> None:
+        """Count, log and report one refused message (under the lock).
+
+        The report joins ``events`` when given (the batch's hook calls, so that it keeps its
+        place among them), the outbox otherwise.
+        """
+        self._bad_messages += 1
+        if isinstance(message, dict):
+            what = (
+                f"{_short(message.get('msg'))} of {_short(message.get('collection'))}"
+                f" id {_short(message.get('id'))}"
+            )
+        else:
+            what = f"a {type(message).__name__}"
+        error = ProtocolError(f"refused a bad data message ({what}): {exc}")
+        error.__cause__ = exc
+        if self._bad_messages == 1:
+            logger.warning("%s; further ones are logged at DEBUG (see bad_messages)", error)
+        else:
+            logger.debug("%s (%d so far)", error, self._bad_messages)
+        taps = self._error_taps
+        if taps:
+            if events is not None:
+                events.append((taps, (error,)))
+            else:
+                self._outbox.append(lambda: _run_events([(taps, (error,))]))
 
     def _deliver(self) -> None:
         """Hand queued notifications to ``dispatch``, in order, from one thread at a time."""
@@ -252,3 +499,88 @@ class CollectionRegistry:
                         logger.exception("dispatching an observer callback failed")
             finally:
                 self._delivering.release()
+
+
+def _apply(collection: Collection, message: dict[str, Any]) -> None:
+    """Apply one data message to its collection (under the lock); raises if it is bad."""
+    kind = message["msg"]
+    wire_id = message["id"]
+    if type(wire_id) is not str:
+        raise TypeError("id must be a string")
+    if kind == "added":
+        collection._added(wire_id, message.get("fields"))
+    elif kind == "changed":
+        collection._changed(wire_id, message.get("fields"), message.get("cleared"))
+    elif kind == "removed":
+        collection._removed(wire_id)
+    elif kind == "addedBefore":
+        collection._added_before(wire_id, message.get("fields"), message.get("before"))
+    elif kind == "movedBefore":
+        collection._moved_before(wire_id, message.get("before"))
+    else:
+        raise ValueError(f"not a data message: {_short(kind)}")
+
+
+def _stream_event(message: dict[str, Any]) -> tuple[Any, list[Any]] | None:
+    """The ``(event_name, args)`` of a stream's message, ``None`` if it is no event."""
+    kind = message["msg"]
+    if type(message["id"]) is not str:
+        raise TypeError("id must be a string")
+    if kind != "changed":
+        if kind not in _DATA_KINDS:
+            raise ValueError(f"not a data message: {_short(kind)}")
+        return None
+    fields = message.get("fields")
+    if type(fields) is not dict:
+        raise TypeError("a stream event needs fields")
+    args = fields.get("args")
+    if type(args) is not list:
+        raise TypeError("a stream event's args must be a list")
+    if exceeds_depth(fields):
+        raise ProtocolError("a stream event nests too deeply")
+    return fields.get("eventName"), args
+
+
+def _data_update(name: str, message: dict[str, Any], replay: bool) -> DataUpdate:
+    """The listeners' copy of one applied message (its values already checked for depth)."""
+    kind = message["msg"]
+    fields: dict[str, Any] | None = None
+    if kind != "removed" and kind != "movedBefore":
+        raw = message.get("fields")
+        # For a new document, ``raw`` is now the stored document itself (adopted, frozen,
+        # with its ``_id``): the copy turns its arrays back into lists and drops the id.
+        fields = {} if raw is None else {k: clone_value(v) for k, v in raw.items() if k != "_id"}
+    before = message.get("before")
+    return DataUpdate(
+        collection=name,
+        msg=kind,
+        id=_parse_id(message["id"]),
+        fields=fields,
+        cleared=_names(message.get("cleared")) if kind == "changed" else (),
+        before=_parse_id(before) if type(before) is str else None,
+        replay=replay,
+    )
+
+
+def _names(cleared: Any) -> tuple[str, ...]:
+    # ``cleared`` of a change to a missing document is never looked at by the store.
+    if not isinstance(cleared, list | tuple):
+        return ()
+    return tuple(name for name in cleared if type(name) is str)
+
+
+def _run_events(events: list[_Event]) -> None:
+    """Deliver queued hook calls in order, skipping hooks removed since they were queued."""
+    for taps, args in events:
+        for tap in taps:
+            if tap.active:
+                try:
+                    tap.fn(*args)
+                except Exception:
+                    logger.exception("a collection update listener or stream callback raised")
+
+
+def _short(value: Any) -> str:
+    """A bounded, printable form of a message part (for logs: never a whole document)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

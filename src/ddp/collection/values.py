@@ -19,14 +19,17 @@ import re
 from typing import Any, Final
 
 from ddp import ejson
-from ddp.exceptions import InvalidSelectorError
+from ddp.exceptions import InvalidSelectorError, ProtocolError
 
 __all__ = [
     "ARRAY_TYPES",
+    "MAX_DEPTH",
     "MISSING",
     "NUMBER_TYPES",
     "TYPE_ALIASES",
+    "DocumentDepthError",
     "clone_value",
+    "exceeds_depth",
     "freeze_value",
     "mongo_equal",
     "sort_key",
@@ -44,6 +47,22 @@ class _Missing:
 
 
 MISSING: Final[Any] = _Missing()
+
+MAX_DEPTH: Final = 128
+"""How deeply a stored document (or a stream event's arguments) may nest.
+
+A document whose values are all scalars has depth 1; every object or array inside adds one.
+A message carrying a deeper document is refused as a whole (a :class:`DocumentDepthError`,
+logged and counted by the registry) and the rest of its batch is applied. MongoDB itself
+stores no more than 100 levels, so a Meteor server never publishes deeper data; the limit
+exists so that matching, sorting, projecting and copying (recursive, for speed) stay far
+from Python's recursion limit whatever a server sends.
+"""
+
+
+class DocumentDepthError(ProtocolError, ValueError):
+    """A document nests deeper than :data:`MAX_DEPTH` levels (see there)."""
+
 
 # What counts as an array: stored arrays are tuples (see freeze_value), user values lists.
 ARRAY_TYPES: Final = frozenset({tuple, list})
@@ -266,7 +285,7 @@ def clone_value(value: Any) -> Any:
     return ejson.clone(value)
 
 
-def freeze_value(value: Any) -> Any:
+def freeze_value(value: Any, depth: int = 1) -> Any:
     """Return ``value`` with every list inside it (at any depth) turned into a tuple.
 
     The store keeps arrays frozen so that CPython's cyclic garbage collector can stop
@@ -279,24 +298,66 @@ def freeze_value(value: Any) -> Any:
 
     Args:
         value: A decoded field value, owned by the store.
+        depth: The nesting level of ``value`` itself (a document's top-level fields are at
+            level 2: the document is level 1).
 
     Returns:
         The frozen value.
+
+    Raises:
+        DocumentDepthError: If a container inside ``value`` sits deeper than
+            :data:`MAX_DEPTH`; nothing of ``value`` was changed then.
     """
     cls = type(value)
+    if cls is not list and cls is not dict:
+        return value
+    if depth > MAX_DEPTH:
+        raise DocumentDepthError(f"a document nests deeper than {MAX_DEPTH} levels")
+    inner = depth + 1
     if cls is list:
-        return tuple([freeze_value(v) if type(v) in _CONTAINERS else v for v in value])
-    if cls is dict:
-        copy: dict[str, Any] | None = None
-        for k, v in value.items():
-            if type(v) in _CONTAINERS:
-                frozen = freeze_value(v)
-                if frozen is not v:
-                    if copy is None:
-                        copy = dict(value)
-                    copy[k] = frozen
-        return value if copy is None else copy
-    return value
+        return tuple([freeze_value(v, inner) if type(v) in _CONTAINERS else v for v in value])
+    copy: dict[str, Any] | None = None
+    for k, v in value.items():
+        if type(v) in _CONTAINERS:
+            frozen = freeze_value(v, inner)
+            if frozen is not v:
+                if copy is None:
+                    copy = dict(value)
+                copy[k] = frozen
+    return value if copy is None else copy
+
+
+def exceeds_depth(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Return whether ``value`` nests deeper than ``limit`` levels (counted as for documents).
+
+    Iterative, so it answers for any depth without recursing (selectors and stream events
+    are checked with it before anything recursive touches them).
+
+    Args:
+        value: A decoded value (dicts, lists and tuples are containers).
+        limit: The deepest level allowed; a scalar is level 0, a container level 1.
+
+    Returns:
+        True if some container sits deeper than ``limit``.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        cls = type(item)
+        if cls is dict:
+            children: Any = item.values()
+        elif cls is list or cls is tuple:
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        for child in children:
+            if type(child) in _WALKED:
+                push((child, depth + 1))
+    return False
 
 
 _CONTAINERS: Final = frozenset({list, dict})
+_WALKED: Final = frozenset({list, dict, tuple})

@@ -16,6 +16,8 @@ script that returns without waiting for anything exits, callbacks and all.
 """
 
 from ddp.sync._calls import MethodCall, Subscription
+from ddp.sync._feeds import SyncFeed
+from ddp.sync._streams import Stream
 from ddp.sync.client import Client
 
-__all__ = ["Client", "MethodCall", "Subscription"]
+__all__ = ["Client", "MethodCall", "Stream", "Subscription", "SyncFeed"]

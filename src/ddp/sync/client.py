@@ -40,19 +40,24 @@ from concurrent.futures import Future
 from typing import Any, Unpack
 
 from ddp._docs import CLIENT_METHODS, document
+from ddp._docs_streams import STREAM_METHODS
+from ddp._feeds import DEFAULT_FEED_SIZE, check_size
 from ddp._listeners import add_change_listener
 from ddp._login import LoginWays, login_params
 from ddp._options import ClientOptionArgs, dial_spec, validate_options
 from ddp._session import ClientBase, Session
+from ddp._streams import stream_params
 from ddp._transport import CLOSE_TIMEOUT, FrameMeter, SyncDial, SyncTransport, TransportClosed
 from ddp.auth import LoginResult
-from ddp.collection import CollectionChange
+from ddp.collection import CollectionChange, DataUpdate
 from ddp.events import Status
 from ddp.exceptions import ClientClosedError, DDPTimeoutError, InvalidStateError
 from ddp.stats import ClientStats
 from ddp.sync._calls import MethodCall, Subscription, wait_for
 from ddp.sync._dispatcher import Dispatcher
+from ddp.sync._feeds import SyncFeed
 from ddp.sync._outbox import Outbox
+from ddp.sync._streams import Stream
 from ddp.sync._transport import dial as websockets_dial
 
 __all__ = ["Client"]
@@ -177,6 +182,9 @@ class Client(ClientBase):
             session.fail_all(session.final_error())
         self._outbox.stop(timeout)
         self._dispatcher.stop(timeout)
+        with self._lock:
+            # Whatever the dispatcher did not get to: no reader may wait on after close().
+            session.hub.end_all(session.final_error(), now=True)
 
     def reconnect(self) -> None:
         with self._lock:
@@ -296,20 +304,100 @@ class Client(ClientBase):
         login_arg = login_params(user=user, password=password, **how)
         hook = self._session.login_hook(token_given=how.get("token") is not None)
         pending = self._go("login", (login_arg,), wait=True, hook=hook)
-        result: LoginResult = self._await_call(pending, timeout)
+        result: LoginResult = self._await_visible(pending, timeout)
         return result
 
     def logout(self, timeout: float | None = None) -> None:
         with self._lock:
             self._require_running()
             self._session.begin_logout()
-        self.call("logout", wait=True, timeout=timeout)
+        self._await_visible(self._go("logout", (), wait=True), timeout)
+
+    def _await_visible(self, pending: MethodCall, timeout: float | None) -> Any:
+        """The call's result, once its writes are visible too, all within ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        result = self._await_call(pending, timeout)
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        pending.data_visible(left)
+        return result
 
     # -- listeners ----------------------------------------------------------------------
     def on_collection_change(
         self, callback: Callable[[Sequence[CollectionChange]], Any]
     ) -> Callable[[], None]:
         return add_change_listener(self._session.registry, callback)
+
+    # -- streams and change iterators ---------------------------------------------------
+    def stream(
+        self,
+        name: str,
+        event_name: str,
+        *args: Any,
+        with_options: bool | None = None,
+        callback: Callable[[Any, list[Any]], Any] | None = None,
+        max_queue: int | None = None,
+    ) -> Stream:
+        session = self._session
+        params = stream_params(event_name, args, with_options)
+        handle = Stream(
+            self,
+            name,
+            event_name,
+            params,
+            callback,
+            self._feed_size(max_queue),
+            session.hub.count_drop,
+            self._dispatcher.is_current,
+        )
+
+        def subscribe() -> Subscription:
+            return session.subscribe(
+                name, params, lambda sub_id: Subscription(self, sub_id, name, params)
+            )
+
+        with self._lock:
+            self._require_running()
+            session.hub.open_stream(handle, subscribe)
+            self._pump()
+        self._outbox.flush()
+        return handle
+
+    def _stop_stream(self, stream: Stream) -> None:
+        with self._lock:
+            sub = self._session.hub.close_stream(stream)
+        if sub is not None:
+            self._stop_subscription(sub)  # type: ignore[arg-type]
+
+    def changes(
+        self, collection: str | None = None, *, max_queue: int | None = None
+    ) -> SyncFeed[CollectionChange]:
+        return self._watch(self._session.hub.watch_changes, "changes", collection, max_queue)
+
+    def updates(
+        self, collection: str | None = None, *, max_queue: int | None = None
+    ) -> SyncFeed[DataUpdate]:
+        return self._watch(self._session.hub.watch_updates, "updates", collection, max_queue)
+
+    def _watch(
+        self,
+        watch: Callable[[Any, str | None], None],
+        what: str,
+        collection: str | None,
+        max_queue: int | None,
+    ) -> SyncFeed[Any]:
+        feed: SyncFeed[Any] = SyncFeed(
+            self._feed_size(max_queue),
+            f"{what}({collection!r})",
+            self._session.hub.count_drop,
+            self._dispatcher.is_current,
+        )
+        with self._lock:
+            self._require_running()
+            watch(feed, collection)
+        return feed
+
+    def _feed_size(self, max_queue: int | None) -> int:
+        return DEFAULT_FEED_SIZE if max_queue is None else check_size(max_queue)
 
     # -- internals: all below run with self._lock held unless said otherwise -------------
     def _require_running(self) -> None:
@@ -473,6 +561,11 @@ class Client(ClientBase):
 
 
 # The public methods' docstrings are shared with ``ddp.AsyncClient`` (see ddp._docs).
+document(
+    Client,
+    STREAM_METHODS,
+    {"feed": "SyncFeed", "queue": "1000", "callbacks": "on the dispatcher thread"},
+)
 document(
     Client,
     CLIENT_METHODS,
