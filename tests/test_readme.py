@@ -62,9 +62,12 @@ def test_readme_example_runs(
     out = capsys.readouterr().out
     # The printed results the README's comments promise.
     lines = out.splitlines()
-    if 'client.login(user="alice"' in source:
+    if 'print(client.call("add", 2, 40))' in source:
         assert lines[0] == "42"
         assert sum(line.startswith("added ") for line in lines) == 4  # 3 tasks, then "hi"
+    if "client.stream(" in source:
+        assert "GENERAL hello" in lines
+        assert "update stream-room-messages changed id" in lines
     if "asyncio.run(main())" in source:
         assert lines[0] == "hi"
         assert lines[-1].startswith("SubscriptionReady(")
