@@ -6,7 +6,8 @@ What happens is decided by the shared session (:class:`ddp._session.Session`, ov
 :class:`ddp.protocol.ClientProtocol`); this driver decides only *when*. One client lives on
 one event loop (the one running :meth:`connect`) and owns:
 
-* one **run task**: dial a transport (:mod:`ddp._transport`; websockets by default), run a
+* one **run task**: dial a transport (:mod:`ddp._transport`; picows or websockets, chosen by
+  :mod:`ddp.asyncio._dial`), run a
   connection, hand the loss to the session, sleep the delay it returns (cut short by
   :meth:`reconnect` / :meth:`close`), dial again;
 * per connection, the **delivery callback**: the transport hands it each text as soon as it
@@ -40,8 +41,8 @@ from ddp._options import DEFAULT_MAX_SIZE, HeadersLike, dial_spec, validate_opti
 from ddp._session import ClientBase, Session, add_change_listener, login_params
 from ddp._transport import AsyncDial, AsyncTransport, FrameMeter
 from ddp.asyncio._calls import MethodCall, Subscription, wait_for
+from ddp.asyncio._dial import select_dial
 from ddp.asyncio._events import DEFAULT_EVENT_QUEUE, EventStream
-from ddp.asyncio._transport import dial as websockets_dial
 from ddp.auth import LoginResult, TokenStore
 from ddp.backoff import Backoff
 from ddp.collection import CollectionChange
@@ -68,7 +69,9 @@ class AsyncClient(ClientBase):
         ssl: An ``ssl.SSLContext`` for ``wss://`` (TLS is verified by default).
         origin: The ``Origin`` header.
         headers: Extra handshake headers (a mapping or pairs).
-        compression: Offer permessage-deflate (on by default, as Meteor's server is).
+        compression: ``None`` (default): offer permessage-deflate where the transport has it
+            (websockets; picows has none); ``True``: offer it (``"auto"`` then dials
+            websockets); ``False``: never.
         proxy: ``True``: the proxy from the environment; ``None``/``False``: none; or a URL.
         heartbeat_interval: Idle seconds before the client pings (0: no heartbeats).
         heartbeat_timeout: Seconds without the ``pong`` before the connection is dead.
@@ -82,8 +85,9 @@ class AsyncClient(ClientBase):
         collections: Keep a local cache of published documents (``False``: none).
         max_size: Largest websocket message accepted, in bytes.
         event_queue: How many events each :meth:`events` iterator buffers.
-        transport: The dial function of the transport (default: websockets); see
-            :data:`ddp._transport.AsyncDial`.
+        transport: ``"auto"`` (default: picows where installed, else websockets),
+            ``"picows"``, ``"websockets"``, or a dial function
+            (:data:`ddp._transport.AsyncDial`).
     """
 
     def __init__(
@@ -94,7 +98,7 @@ class AsyncClient(ClientBase):
         ssl: SSLContext | bool | None = None,
         origin: str | None = None,
         headers: HeadersLike | None = None,
-        compression: bool = True,
+        compression: bool | None = None,
         proxy: str | bool | None = True,
         heartbeat_interval: float = 17.5,
         heartbeat_timeout: float = 15.0,
@@ -106,7 +110,7 @@ class AsyncClient(ClientBase):
         collections: bool = True,
         max_size: int | None = DEFAULT_MAX_SIZE,
         event_queue: int = DEFAULT_EVENT_QUEUE,
-        transport: AsyncDial | None = None,
+        transport: str | AsyncDial = "auto",
     ) -> None:
         options = validate_options(
             url,
@@ -125,13 +129,12 @@ class AsyncClient(ClientBase):
             token_store=token_store,
             collections=collections,
             max_size=max_size,
+            transport=transport,
         )
         if isinstance(event_queue, bool) or not isinstance(event_queue, int) or event_queue < 1:
             raise ValueError("event_queue must be a positive integer")
-        if transport is not None and not callable(transport):
-            raise TypeError("transport must be a dial function (see ddp._transport.AsyncDial)")
         self._event_queue = event_queue
-        self._dial: AsyncDial = transport if transport is not None else websockets_dial
+        self._dial: AsyncDial = select_dial(transport, compression)
         self._session = Session(
             options,
             now=time.monotonic,
