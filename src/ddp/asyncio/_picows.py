@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, NoReturn
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSProtocolError, WSTransport
@@ -165,10 +165,14 @@ class PicowsTransport(WSListener):
         self._failed = False  # nothing more received is trusted
         self._reason: str | None = None  # why we ended it (abort, SockJS close, bad frame)
         self._ended: asyncio.Future[None] = self._loop.create_future()
+        self._armed = False  # a _tick is scheduled: later sends in this iteration are corked
+        self._corked = False
+        self._cork: Callable[[bool], None] | None = None
 
     def opened(self, ws: WSTransport) -> None:
         """Attach the picows transport once the handshake is done (the dial calls this)."""
         self._ws = ws
+        self._cork = _corker(ws)
 
     # -- picows callbacks ----------------------------------------------------------------
     def on_ws_connected(self, transport: WSTransport) -> None:
@@ -334,7 +338,11 @@ class PicowsTransport(WSListener):
 
     # -- sending ------------------------------------------------------------------------
     def send(self, texts: Sequence[str]) -> None:
-        """Write ``texts`` now, in order (the event loop queues what the socket cannot take)."""
+        """Write ``texts`` now, in order (the event loop queues what the socket cannot take).
+
+        The first send of a loop iteration goes out at once; the sends after it in the same
+        iteration (a read that woke 500 callers) are corked and leave together at its end.
+        """
         frames = self._framing.encode(texts) if self._framing.sockjs else texts
         if not frames:
             return
@@ -342,10 +350,25 @@ class PicowsTransport(WSListener):
         if ws is None or ws.is_close_frame_sent or ws.is_disconnected:
             self._meter.write_failed()
             return
+        if self._armed:
+            if not self._corked and self._cork is not None:
+                self._cork(True)
+                self._corked = True
+        else:
+            self._armed = True
+            self._loop.call_soon(self._tick)
         send = ws.send
         for frame in frames:
             send(_TEXT, frame)
         self._meter.wrote(frames)
+
+    def _tick(self) -> None:
+        # The end of a loop iteration that sent: what was corked since its first send leaves.
+        self._armed = False
+        if self._corked:
+            self._corked = False
+            assert self._cork is not None
+            self._cork(False)
 
     # -- ending -------------------------------------------------------------------------
     async def close(self) -> None:
@@ -369,6 +392,24 @@ class PicowsTransport(WSListener):
         ws = self._ws
         if ws is not None and not ws.is_disconnected:
             ws.disconnect(graceful=False)
+
+
+def _corker(ws: WSTransport) -> Callable[[bool], None] | None:
+    """Return a function that corks and uncorks the connection's socket (Linux's
+    ``TCP_CORK``: writes are held until uncorked), or None where there is none."""
+    cork = getattr(socket, "TCP_CORK", None)
+    sock = ws.underlying_transport.get_extra_info("socket")
+    if cork is None or sock is None:
+        return None
+    setsockopt = sock.setsockopt
+
+    def set_cork(on: bool) -> None:
+        try:
+            setsockopt(socket.IPPROTO_TCP, cork, on)
+        except OSError:
+            pass  # the socket is closing: nothing to hold or release
+
+    return set_cork
 
 
 def _utf8_error(exc: UnicodeDecodeError) -> str:
