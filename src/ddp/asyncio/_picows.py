@@ -332,7 +332,8 @@ class PicowsTransport(WSListener):
         handshake = ws.close_handshake if ws is not None else None
         if handshake is not None and handshake.recv is not None:
             recv = handshake.recv
-            return f"closed by the server ({recv.code.value}{' ' + recv.reason if recv.reason else ''})"
+            said = f" {recv.reason}" if recv.reason else ""
+            return f"closed by the server ({recv.code.value}{said})"
         self._meter.read_failed()
         return "connection lost"
 
