@@ -162,7 +162,7 @@ class PicowsTransport(WSListener):
         self._deferred: list[str] | None = None
         self._partial: bytearray | None = None  # a fragmented text message, so far
         self._in_binary = False  # the rest of a fragmented binary message is to be skipped
-        self._failed = False  # nothing more received is trusted
+        self._done = False  # failed, or closing: no more received text is delivered
         self._reason: str | None = None  # why we ended it (abort, SockJS close, bad frame)
         self._ended: asyncio.Future[None] = self._loop.create_future()
         self._armed = False  # a _tick is scheduled: later sends in this iteration are corked
@@ -181,9 +181,16 @@ class PicowsTransport(WSListener):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         """picows: one frame arrived (called from the read, frame by frame)."""
-        if self._failed:
-            return
         kind = frame.msg_type
+        if kind is _CLOSE:
+            self._on_close(transport)
+            return
+        if self._done:
+            return
+        if frame.payload_size > self._max_size:
+            # picows checks this too, but it reads a frame ahead of the one it delivers and
+            # may still hand over the oversized frame after failing the connection for it.
+            self._fail(WSCloseCode.MESSAGE_TOO_BIG, f"message over {self._max_size} bytes")
         if kind is _TEXT and frame.fin and self._partial is None:
             try:
                 text = frame.get_payload_as_utf8_text()
@@ -193,8 +200,6 @@ class PicowsTransport(WSListener):
             stats.read_bytes += frame.payload_size
             stats.read_frames += 1
             self._received(text, frame.last_in_buffer)
-        elif kind is _CLOSE:
-            self._on_close(transport)
         else:
             self._fragment(kind, frame)
 
@@ -237,7 +242,7 @@ class PicowsTransport(WSListener):
 
     def _fail(self, code: WSCloseCode, reason: str) -> NoReturn:
         """Fail the connection: picows sends the close frame and disconnects."""
-        self._failed = True
+        self._done = True
         self._meter.read_failed()
         if self._reason is None:
             self._reason = f"{reason} (closed with {code.value})"
@@ -275,7 +280,7 @@ class PicowsTransport(WSListener):
         try:
             texts = self._framing.decode(frame)
         except TransportClosed as exc:
-            self._failed = True
+            self._done = True
             self.abort(exc.reason)
             return
         end = len(texts) - 1
@@ -377,6 +382,7 @@ class PicowsTransport(WSListener):
         ws = self._ws
         if ws is None or self._ended.done():
             return
+        self._done = True  # the client is done with this connection: its data is dropped
         try:
             if not ws.is_close_frame_sent and not ws.is_disconnected:
                 ws.send_close(WSCloseCode.OK)
