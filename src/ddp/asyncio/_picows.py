@@ -168,6 +168,22 @@ class PicowsTransport(WSListener):
         self._armed = False  # a _tick is scheduled: later sends in this iteration are corked
         self._corked = False
         self._cork: Callable[[bool], None] | None = None
+        self._stats = meter.stats
+        # ``deliver`` while nothing stands in the way of handing a whole text frame straight
+        # to it (no SockJS, no tracing, no fragment in progress, nothing held back, not
+        # ended): the per-frame fast path. None otherwise.
+        self._direct: Deliver | None = None
+
+    def _refresh(self) -> None:
+        """Recompute :attr:`_direct` after a change of state."""
+        fast = not (
+            self._framing.sockjs
+            or self._meter.trace
+            or self._partial is not None
+            or self._deferred is not None
+            or self._done
+        )
+        self._direct = self._deliver if fast else None
 
     def opened(self, ws: WSTransport) -> None:
         """Attach the picows transport once the handshake is done (the dial calls this)."""
@@ -181,6 +197,25 @@ class PicowsTransport(WSListener):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         """picows: one frame arrived (called from the read, frame by frame)."""
+        direct = self._direct
+        if direct is not None and frame.msg_type is _TEXT and frame.fin:
+            # The fast path: a whole text message, straight to the driver.
+            size = frame.payload_size
+            if size <= self._max_size:
+                try:
+                    text = frame.get_payload_as_utf8_text()
+                except UnicodeDecodeError as exc:
+                    self._fail(WSCloseCode.INVALID_TEXT, _utf8_error(exc))
+                stats = self._stats
+                stats.read_bytes += size
+                stats.read_frames += 1
+                if direct(text) and not frame.last_in_buffer:
+                    self._hold_back()
+                return
+        self._on_frame(transport, frame)
+
+    def _on_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        """Any frame, the general way (the fast path's exceptions)."""
         kind = frame.msg_type
         if kind is _CLOSE:
             self._on_close(transport)
@@ -210,6 +245,7 @@ class PicowsTransport(WSListener):
             # one wins.
             self._partial = bytearray(frame.get_payload_as_memoryview()) if kind is _TEXT else None
             self._in_binary = kind is _BINARY and not frame.fin
+            self._refresh()
             if kind is _TEXT and frame.fin:  # whole, yet a message was in progress
                 self._complete(frame)
             return
@@ -231,6 +267,7 @@ class PicowsTransport(WSListener):
         partial = self._partial
         assert partial is not None
         self._partial = None
+        self._refresh()
         try:
             text = partial.decode()
         except UnicodeDecodeError as exc:
@@ -243,6 +280,7 @@ class PicowsTransport(WSListener):
     def _fail(self, code: WSCloseCode, reason: str) -> NoReturn:
         """Fail the connection: picows sends the close frame and disconnects."""
         self._done = True
+        self._direct = None
         self._meter.read_failed()
         if self._reason is None:
             self._reason = f"{reason} (closed with {code.value})"
@@ -281,6 +319,7 @@ class PicowsTransport(WSListener):
             texts = self._framing.decode(frame)
         except TransportClosed as exc:
             self._done = True
+            self._direct = None
             self.abort(exc.reason)
             return
         end = len(texts) - 1
@@ -296,9 +335,13 @@ class PicowsTransport(WSListener):
         if deliver is None:
             self._early.append(text)
         elif deliver(text) and not last:
-            # Let the woken task run before the rest of this read (see the module docstring).
-            self._deferred = []
-            self._loop.call_soon(self._deliver_deferred)
+            self._hold_back()
+
+    def _hold_back(self) -> None:
+        # Let the woken task run before the rest of this read (see the module docstring).
+        self._deferred = []
+        self._direct = None
+        self._loop.call_soon(self._deliver_deferred)
 
     def _deliver_deferred(self) -> None:
         deferred = self._deferred
@@ -309,6 +352,7 @@ class PicowsTransport(WSListener):
         assert deliver is not None  # only deferred after a delivery
         for text in deferred:
             deliver(text)
+        self._refresh()
 
     def deliver_to(self, deliver: Deliver) -> None:
         """Pass every received text to ``deliver``, those kept so far first (see the
@@ -317,6 +361,7 @@ class PicowsTransport(WSListener):
         early, self._early = self._early, []
         for text in early:
             deliver(text)
+        self._refresh()
 
     async def wait_closed(self) -> str:
         """Wait for the end of the connection; return why it ended."""
@@ -383,6 +428,7 @@ class PicowsTransport(WSListener):
         if ws is None or self._ended.done():
             return
         self._done = True  # the client is done with this connection: its data is dropped
+        self._direct = None
         try:
             if not ws.is_close_frame_sent and not ws.is_disconnected:
                 ws.send_close(WSCloseCode.OK)
