@@ -94,60 +94,83 @@ def wire(text: str) -> bytes:
     return header + payload
 
 
+def answer(text: str, blobs: dict[str, bytes]) -> bytes | None:
+    """The server's reply to one received message, as raw websocket frames (or None)."""
+    if '"method"' in text:
+        mid = orjson.loads(text)["id"]
+        return wire(f'{{"msg":"result","id":"{mid}","result":1}}') + wire(
+            f'{{"msg":"updated","methods":["{mid}"]}}'
+        )
+    if '"msg":"sub"' in text:
+        sub = orjson.loads(text)
+        return blobs[sub["name"]] + wire(f'{{"msg":"ready","subs":["{sub["id"]}"]}}')
+    if '"msg":"connect"' in text:
+        return wire('{"server_id":"0"}') + wire('{"msg":"connected","session":"bench"}')
+    if '"msg":"ping"' in text:
+        msg = orjson.loads(text)
+        pong = {"msg": "pong"} if "id" not in msg else {"msg": "pong", "id": msg["id"]}
+        return wire(orjson.dumps(pong).decode())
+    if text.startswith("ingest"):  # the bare baseline's request: "ingest <set>"
+        name = text.partition(" ")[2] or "items"
+        return blobs[name] + wire('{"msg":"ready","subs":["bare"]}')
+    return None
+
+
 async def _handle(ws: ServerConnection, blobs: dict[str, bytes]) -> None:
     # Replies are raw websocket frames written straight to the socket (the whole initial
     # batch in one write), so the server costs next to nothing per message.
+    write = ws.transport.write
     try:
-        await _answer(ws, blobs)
+        async for raw in ws:
+            reply = answer(raw if isinstance(raw, str) else raw.decode(), blobs)
+            if reply is not None:
+                write(reply)
     except ConnectionClosed:
         pass  # clients may drop the connection without a closing handshake
 
 
-async def _answer(ws: ServerConnection, blobs: dict[str, bytes]) -> None:
-    write = ws.transport.write
-    async for raw in ws:
-        text = raw if isinstance(raw, str) else raw.decode()
-        if '"method"' in text:
-            mid = orjson.loads(text)["id"]
-            write(
-                wire(f'{{"msg":"result","id":"{mid}","result":1}}')
-                + wire(f'{{"msg":"updated","methods":["{mid}"]}}')
-            )
-        elif '"msg":"sub"' in text:
-            sub = orjson.loads(text)
-            write(blobs[sub["name"]] + wire(f'{{"msg":"ready","subs":["{sub["id"]}"]}}'))
-        elif '"msg":"connect"' in text:
-            write(wire('{"server_id":"0"}') + wire('{"msg":"connected","session":"bench"}'))
-        elif '"msg":"ping"' in text:
-            msg = orjson.loads(text)
-            pong = {"msg": "pong"} if "id" not in msg else {"msg": "pong", "id": msg["id"]}
-            write(wire(orjson.dumps(pong).decode()))
-        elif text.startswith("ingest"):  # the bare baseline's request: "ingest <set>"
-            name = text.partition(" ")[2] or "items"
-            write(blobs[name] + wire('{"msg":"ready","subs":["bare"]}'))
+async def _serve_websockets(port_queue: Any, blobs: dict[str, bytes]) -> None:
+    async with serve(
+        lambda ws: _handle(ws, blobs),
+        "127.0.0.1",
+        0,
+        max_size=None,
+        ping_interval=None,
+        # Frames are pre-built uncompressed; both clients are measured without deflate.
+        compression=None,
+    ) as server:
+        sock: socket.socket = next(iter(server.sockets))
+        port_queue.put(sock.getsockname()[1])
+        await asyncio.Future()
 
 
-def _serve(port_queue: Any, n_docs: int, scaling: tuple[int, ...] = ()) -> None:
+async def _serve_picows(port_queue: Any, blobs: dict[str, bytes]) -> None:
+    from picows import WSListener, WSMsgType, ws_create_server
+
+    class Answerer(WSListener):  # type: ignore[misc]
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type is WSMsgType.TEXT:
+                reply = answer(frame.get_payload_as_utf8_text(), blobs)
+                if reply is not None:
+                    transport.underlying_transport.write(reply)
+            elif frame.msg_type is WSMsgType.CLOSE:
+                transport.send_close(frame.get_close_code(), frame.get_close_message())
+                transport.disconnect()
+
+    server = await ws_create_server(lambda request: Answerer(), "127.0.0.1", 0)
+    port_queue.put(server.sockets[0].getsockname()[1])
+    await asyncio.Future()
+
+
+def _serve(
+    port_queue: Any, n_docs: int, scaling: tuple[int, ...] = (), server: str = "websockets"
+) -> None:
     blobs = {
         name: b"".join(wire(frame) for frame in frames)
         for name, frames in frame_sets(n_docs, scaling).items()
     }
-
-    async def main() -> None:
-        async with serve(
-            lambda ws: _handle(ws, blobs),
-            "127.0.0.1",
-            0,
-            max_size=None,
-            ping_interval=None,
-            # Frames are pre-built uncompressed; both clients are measured without deflate.
-            compression=None,
-        ) as server:
-            sock: socket.socket = next(iter(server.sockets))
-            port_queue.put(sock.getsockname()[1])
-            await asyncio.Future()
-
-    asyncio.run(main())
+    run = _serve_picows if server == "picows" else _serve_websockets
+    asyncio.run(run(port_queue, blobs))
 
 
 # -- event loops ------------------------------------------------------------------------------
@@ -450,6 +473,12 @@ def main() -> None:
         "--loop", choices=tuple(loop_factories()), action="append", help="default: every one"
     )
     parser.add_argument("--transport", choices=TRANSPORTS, action="append", help="default: both")
+    parser.add_argument(
+        "--server",
+        choices=("picows", "websockets"),
+        default="picows",
+        help="the frame server's websocket (default: picows, the faster one)",
+    )
     args = parser.parse_args()
     only = set(args.only or FIGURES)
     loops = args.loop or list(loop_factories())
@@ -464,7 +493,9 @@ def main() -> None:
 
     ctx = multiprocessing.get_context("spawn")
     port_queue = ctx.Queue()
-    server = ctx.Process(target=_serve, args=(port_queue, n_docs, scaling), daemon=True)
+    server = ctx.Process(
+        target=_serve, args=(port_queue, n_docs, scaling, args.server), daemon=True
+    )
     server.start()
     try:
         url = f"ws://127.0.0.1:{port_queue.get(timeout=600)}/websocket"
