@@ -306,12 +306,13 @@ async def test_abort_keeps_the_first_reason(
     async def handler(ws: ServerConnection) -> None:
         await ws.wait_closed()
 
-    transport = await dial(
-        spec(await ws_server(handler)), FrameMeter(StatsRecorder(time.monotonic))
-    )
+    stats = StatsRecorder(time.monotonic)
+    transport = await dial(spec(await ws_server(handler)), FrameMeter(stats))
     transport.deliver_to(lambda text: None)
     transport.abort("reconnect requested")
     transport.abort("something else")
+    transport.send(["after the abort"])  # dropped at once, and counted
+    assert stats.write_errors == 1
     async with asyncio.timeout(TIMEOUT):
         assert await transport.wait_closed() == "reconnect requested"
     await transport.close()  # on an ended connection: returns at once

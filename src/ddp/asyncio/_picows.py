@@ -398,8 +398,8 @@ class PicowsTransport(WSListener):
         if not frames:
             return
         ws = self._ws
-        if ws is None or ws.is_close_frame_sent or ws.is_disconnected:
-            self._meter.write_failed()
+        if ws is None or self._reason is not None or ws.is_close_frame_sent or ws.is_disconnected:
+            self._meter.write_failed()  # ended, or ending (aborted, failed): dropped
             return
         if self._armed:
             if not self._corked and self._cork is not None:
