@@ -39,8 +39,12 @@ from typing import Any, Final, NoReturn
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSProtocolError, WSTransport
 from picows import ws_connect as _ws_connect
-from websockets.proxy import get_proxy
 from websockets.uri import parse_uri
+
+try:
+    from websockets.proxy import get_proxy
+except ImportError:  # websockets 15.0 kept it in websockets.uri
+    from websockets.uri import get_proxy  # type: ignore[attr-defined,no-redef]
 
 from ddp._transport import Deliver, DialSpec, FrameMeter, Framing, TransportClosed
 
