@@ -177,7 +177,7 @@ def validate_options(
     ssl: _ssl.SSLContext | bool | None = None,
     origin: str | None = None,
     headers: HeadersLike | None = None,
-    compression: bool | None = True,
+    compression: bool | None = None,
     proxy: str | bool | None = True,
     heartbeat_interval: float = 17.5,
     heartbeat_timeout: float = 15.0,
