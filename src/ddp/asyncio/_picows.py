@@ -15,7 +15,10 @@ transport's share of ingest. This module adapts it to :mod:`ddp._transport`'s in
   larger than ``max_size`` (one frame, or fragments joined) with 1009. Pings are answered
   by picows.
 * **sending**: picows writes each message at once (a ``send`` system call when the socket's
-  buffer is empty, else queued by the event loop's transport, which never blocks).
+  buffer is empty, else queued by the event loop's transport, which never blocks). The sends
+  that follow the first one in the same loop iteration (a read that woke 500 callers) are
+  corked (Linux's ``TCP_CORK``) and leave in one go at the end of the iteration: one packet
+  and one wake-up of the server instead of 500.
 * **closing**: the client sends its close frame and waits (at most ``close_timeout``) for the
   server's; a close the server starts is answered with the same code.
 * **dialing**: TLS (the given context, else a verified default one), ``Origin`` and extra
