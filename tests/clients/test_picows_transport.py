@@ -20,14 +20,16 @@ import pytest
 
 pytest.importorskip("picows")
 
-from async_support import TIMEOUT
+from async_support import TIMEOUT, next_event
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.frames import CloseCode
 
+import ddp
 from ddp import AsyncClient
 from ddp._transport import DialSpec, FrameMeter
 from ddp.asyncio import _dial
 from ddp.asyncio._picows import dial
+from ddp.events import ConnectionLost
 from ddp.server import Server
 from ddp.stats import StatsRecorder
 
@@ -489,3 +491,20 @@ async def test_both_transports_count_the_same(
             stats = client.stats()
             counts.append([(s.ops, s.bytes, s.errors) for s in (stats.reads, stats.writes)])
     assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("transport", ["picows", "websockets"])
+async def test_a_message_over_max_size_ends_the_connection_on_both_transports(
+    server: Server, monkeypatch: pytest.MonkeyPatch, transport: str
+) -> None:
+    monkeypatch.setattr(_dial, "PICOWS_AVAILABLE", True)
+    client = AsyncClient(server.url, transport=transport, max_size=1000, reconnect=False)
+    stream = client.events()
+    await client.connect()
+    call = client.go("echo", "x" * 2000)  # the result is over max_size
+    lost = await next_event(stream, ConnectionLost)
+    if transport == "picows":  # (the websockets transport says "connection lost")
+        assert "1009" in lost.reason
+    with pytest.raises(ddp.ConnectionClosedError):
+        await call.result(timeout=TIMEOUT)
+    await client.close()
