@@ -92,7 +92,7 @@ def main() -> None:
             ours: list[Sample] = []
             for _ in range(5):  # alternated, so that load drift hits both alike
                 bare += asyncio.run(bare_rtt(url, 400, probe))
-                ours += asyncio.run(async_client_rtt(url, 400, probe))
+                ours += asyncio.run(async_client_rtt(url, 400, probe, transport="websockets"))
             summarize("bare", bare)
             summarize("AsyncClient", ours)
     finally:

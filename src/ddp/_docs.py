@@ -24,7 +24,9 @@ Args:
         system CAs).
     origin: The ``Origin`` header.
     headers: Extra handshake headers (a mapping or pairs).
-    compression: Offer permessage-deflate (on by default, as Meteor's server is).
+    compression: ``None`` (default): offer permessage-deflate where the transport has it
+        (websockets does, picows does not); ``True``: offer it (an ``AsyncClient`` with
+        ``transport="auto"`` then dials websockets); ``False``: never.
     proxy: ``True``: the proxy from the environment; ``None``/``False``: none; or a URL.
     heartbeat_interval: Idle seconds before the client pings (0: no heartbeats).
     heartbeat_timeout: Seconds without the ``pong`` before the connection is dead.

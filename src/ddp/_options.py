@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 import ssl as _ssl
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypedDict
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ from ddp.protocol import DEFAULT_VERSIONS
 __all__ = [
     "DEFAULT_MAX_SIZE",
     "SUPPORTED_VERSIONS",
+    "TRANSPORTS",
     "ClientOptionArgs",
     "ClientOptions",
     "HeadersLike",
@@ -36,6 +37,9 @@ __all__ = [
 
 SUPPORTED_VERSIONS: tuple[str, ...] = DEFAULT_VERSIONS
 """Every DDP version the core speaks, in order of preference."""
+
+TRANSPORTS: tuple[str, ...] = ("auto", "picows", "websockets")
+"""The transports an ``AsyncClient`` can be told to use by name (see ``ddp.asyncio._dial``)."""
 
 DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 """Largest websocket message accepted (64 MiB): DDP sends a whole document in one frame, and
@@ -138,7 +142,7 @@ class ClientOptionArgs(TypedDict, total=False):
     ssl: _ssl.SSLContext | bool | None
     origin: str | None
     headers: HeadersLike | None
-    compression: bool
+    compression: bool | None
     proxy: str | bool | None
     heartbeat_interval: float
     heartbeat_timeout: float
@@ -162,7 +166,7 @@ class ClientOptions:
     ssl: _ssl.SSLContext | bool | None
     origin: str | None
     headers: tuple[tuple[str, str], ...]
-    compression: bool
+    compression: bool | None
     proxy: str | bool | None
     heartbeat_interval: float
     heartbeat_timeout: float
@@ -173,6 +177,7 @@ class ClientOptions:
     token_store: TokenStore | None
     collections: bool
     max_size: int | None
+    transport: str | Callable[..., Any] = "auto"
 
     @property
     def heartbeats(self) -> bool:
@@ -197,7 +202,7 @@ def validate_options(
     ssl: _ssl.SSLContext | bool | None = None,
     origin: str | None = None,
     headers: HeadersLike | None = None,
-    compression: bool = True,
+    compression: bool | None = None,
     proxy: str | bool | None = True,
     heartbeat_interval: float = 17.5,
     heartbeat_timeout: float = 15.0,
@@ -208,6 +213,7 @@ def validate_options(
     token_store: TokenStore | None = None,
     collections: bool = True,
     max_size: int | None = DEFAULT_MAX_SIZE,
+    transport: str | Callable[..., Any] = "auto",
 ) -> ClientOptions:
     """Check a client's options and return them normalised.
 
@@ -218,7 +224,7 @@ def validate_options(
             or ``False``/``None`` for the default. ``True`` is the same as the default.
         origin: The ``Origin`` header to send.
         headers: Extra handshake headers (cookies, ``Authorization``...).
-        compression: Offer permessage-deflate.
+        compression: Offer permessage-deflate (``None``: where the transport supports it).
         proxy: ``True`` takes the proxy from the environment (websockets' behaviour),
             ``None``/``False`` disables proxies, a string is a proxy URL.
         heartbeat_interval: Idle seconds before the client pings (0 turns heartbeats off).
@@ -231,6 +237,8 @@ def validate_options(
         token_store: Where resume tokens are kept (default: in memory, per client).
         collections: Keep a local cache of published documents.
         max_size: Largest message accepted, in bytes (``None``: no limit).
+        transport: The asyncio client's transport: ``"auto"``, ``"picows"``,
+            ``"websockets"`` (see :data:`TRANSPORTS`), or a dial function.
 
     Raises:
         TypeError: An option has the wrong type.
@@ -286,12 +294,21 @@ def validate_options(
         isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1
     ):
         raise ValueError("max_size must be None or a positive integer")
+    if not callable(transport):
+        if not isinstance(transport, str):
+            raise TypeError("transport must be a transport name or a dial function")
+        if transport not in TRANSPORTS:
+            raise ValueError(f"unknown transport {transport!r}; choose from {TRANSPORTS}")
+    if compression is not None and not isinstance(compression, bool):
+        raise TypeError("compression must be True, False or None")
+    if compression and transport == "picows":
+        raise ValueError("picows has no permessage-deflate: use transport='websockets'")
     return ClientOptions(
         url=server,
         ssl=ssl,
         origin=origin,
         headers=tuple(pairs),
-        compression=bool(compression),
+        compression=compression,
         proxy=proxy,
         heartbeat_interval=interval,
         heartbeat_timeout=timeout,
@@ -302,6 +319,7 @@ def validate_options(
         token_store=token_store,
         collections=bool(collections),
         max_size=max_size,
+        transport=transport,
     )
 
 
@@ -312,7 +330,7 @@ def dial_spec(options: ClientOptions) -> DialSpec:
         ssl=options.ssl if isinstance(options.ssl, _ssl.SSLContext) else None,
         origin=options.origin,
         headers=options.headers,
-        compression=options.compression,
+        compression=options.compression is not False,
         proxy=None if options.proxy is False else options.proxy,
         open_timeout=options.connect_timeout,
         max_size=options.max_size,

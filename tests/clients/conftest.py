@@ -8,6 +8,10 @@ publications and users (:func:`install`), so the two clients are tested against 
 websockets' stock one (what the clients use on a websockets release without the internals
 the fast one needs). Setting ``DDP_TEST_STOCK_WEBSOCKETS=1`` runs every client test on the
 stock one.
+
+``AsyncClient`` dials picows where it is installed; ``DDP_TEST_TRANSPORT=websockets`` runs the
+client tests on websockets instead (as on a platform without picows), and
+``DDP_TEST_TRANSPORT=picows`` fails at once if picows cannot be used.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pytest
 from client_app import install
 
 from ddp.asyncio import _connection as async_connection
+from ddp.asyncio import _dial as async_dial
 from ddp.server import Server, ServerThread, server_in_thread
 from ddp.sync import _connection as sync_connection
 
@@ -42,7 +47,12 @@ def server_thread() -> Iterator[ServerThread]:
         yield st
 
 
+def _use_websockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(async_dial, "PICOWS_AVAILABLE", False)
+
+
 def _use_stock_websockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    _use_websockets(monkeypatch)
     monkeypatch.setattr(async_connection, "FAST_PATH_SUPPORTED", False)
     monkeypatch.setattr(sync_connection, "FAST_PATH_SUPPORTED", False)
 
@@ -54,9 +64,23 @@ def _stock_websockets_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
         _use_stock_websockets(monkeypatch)
 
 
+@pytest.fixture(autouse=True)
+def _transport_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``DDP_TEST_TRANSPORT``: the asyncio client's transport for every test (see above)."""
+    chosen = os.environ.get("DDP_TEST_TRANSPORT", "auto")
+    if chosen == "websockets":
+        _use_websockets(monkeypatch)
+    elif chosen == "picows" and not async_dial.PICOWS_AVAILABLE:
+        pytest.fail("DDP_TEST_TRANSPORT=picows, but picows (2.3 or later) is not installed")
+    elif chosen not in ("auto", "picows"):
+        pytest.fail(f"DDP_TEST_TRANSPORT={chosen!r}: use picows or websockets")
+
+
 @pytest.fixture(params=["direct", "stock"])
 def receive_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test on the clients' fast connections ("direct"), then on the stock ones."""
+    """Run the test on the clients' fast websockets connections ("direct"), then on the stock
+    ones (the asyncio client dials websockets for it)."""
+    _use_websockets(monkeypatch)
     if request.param == "stock":
         _use_stock_websockets(monkeypatch)
     elif not (async_connection.FAST_PATH_SUPPORTED and sync_connection.FAST_PATH_SUPPORTED):

@@ -6,7 +6,8 @@ What happens is decided by the shared session (:class:`ddp._session.Session`, ov
 :class:`ddp.protocol.ClientProtocol`); this driver decides only *when*. One client lives on
 one event loop (the one running :meth:`connect`) and owns:
 
-* one **run task**: dial a transport (:mod:`ddp._transport`; websockets by default), run a
+* one **run task**: dial a transport (:mod:`ddp._transport`; picows or websockets, chosen by
+  :mod:`ddp.asyncio._dial`), run a
   connection, hand the loss to the session, sleep the delay it returns (cut short by
   :meth:`reconnect` / :meth:`close`), dial again;
 * per connection, the **delivery callback**: the transport hands it each text as soon as it
@@ -45,10 +46,10 @@ from ddp._session import ClientBase, Session
 from ddp._streams import stream_params
 from ddp._transport import AsyncDial, AsyncTransport, FrameMeter
 from ddp.asyncio._calls import MethodCall, Subscription, wait_for
+from ddp.asyncio._dial import select_dial
 from ddp.asyncio._events import DEFAULT_EVENT_QUEUE, EventStream
 from ddp.asyncio._feeds import AsyncFeed
 from ddp.asyncio._streams import Stream
-from ddp.asyncio._transport import dial as websockets_dial
 from ddp.auth import LoginResult
 from ddp.collection import CollectionChange, DataUpdate
 from ddp.events import Event, Status
@@ -74,16 +75,14 @@ class AsyncClient(ClientBase):
         url: str,
         *,
         event_queue: int = DEFAULT_EVENT_QUEUE,
-        transport: AsyncDial | None = None,
+        transport: str | AsyncDial = "auto",
         **options: Unpack[ClientOptionArgs],
     ) -> None:
-        checked = validate_options(url, **options)
+        checked = validate_options(url, transport=transport, **options)
         if isinstance(event_queue, bool) or not isinstance(event_queue, int) or event_queue < 1:
             raise ValueError("event_queue must be a positive integer")
-        if transport is not None and not callable(transport):
-            raise TypeError("transport must be a dial function (see ddp._transport.AsyncDial)")
         self._event_queue = event_queue
-        self._dial: AsyncDial = transport if transport is not None else websockets_dial
+        self._dial: AsyncDial = select_dial(transport, checked.compression)
         self._session = Session(
             checked,
             now=time.monotonic,
@@ -632,8 +631,9 @@ document(
     CLIENT_METHODS,
     {
         "driver_args": "    event_queue: How many events each :meth:`events` iterator buffers.\n"
-        "    transport: The dial function of the transport (default: websockets); see\n"
-        "        :data:`ddp._transport.AsyncDial`.",
+        '    transport: ``"auto"`` (default: picows where it is installed, else\n'
+        '        websockets; websockets when ``compression=True``), ``"picows"``,\n'
+        '        ``"websockets"``, or a dial function (:data:`ddp._transport.AsyncDial`).',
         "close_wait": "the closing handshake and for the listeners already queued, coroutine "
         "listeners included; whatever still runs at the deadline is cancelled",
         "close_from": "a coroutine listener may call it",

@@ -94,14 +94,14 @@ class Client(ClientBase):
         self,
         url: str,
         *,
-        transport: SyncDial | None = None,
+        transport: str | SyncDial = "auto",
         **options: Unpack[ClientOptionArgs],
     ) -> None:
-        checked = validate_options(url, **options)
-        if transport is not None and not callable(transport):
-            raise TypeError("transport must be a dial function (see ddp._transport.SyncDial)")
+        checked = validate_options(url, transport=transport, **options)
+        if transport == "picows":
+            raise ValueError("picows is an asyncio transport: the blocking client uses websockets")
         n = next(_ids)
-        self._dial: SyncDial = transport if transport is not None else websockets_dial
+        self._dial: SyncDial = transport if callable(transport) else websockets_dial
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._dispatcher = Dispatcher(f"ddp-callbacks-{n}")
@@ -570,8 +570,9 @@ document(
     Client,
     CLIENT_METHODS,
     {
-        "driver_args": "    transport: The dial function of the transport (default: websockets);\n"
-        "        see :data:`ddp._transport.SyncDial`.",
+        "driver_args": '    transport: ``"auto"`` or ``"websockets"`` (the default:\n'
+        "        websockets' blocking client; picows is asyncio-only), or a dial function\n"
+        "        (:data:`ddp._transport.SyncDial`).",
         "close_wait": "the I/O thread and for the callbacks already queued",
         "close_from": "a callback may call it",
         "change_callbacks": "on the dispatcher thread, after the observers of the same batch",
