@@ -205,3 +205,17 @@ def test_a_message_that_would_be_too_deep_is_not_written():
         params = [params]
     with pytest.raises(EJSONError, match="deep"):
         encode_message({"msg": "method", "id": "1", "params": params})
+
+
+def test_a_plain_field_infinity_beside_a_huge_integer_is_written_as_orjson_would() -> None:
+    # Found by hypothesis: an integer beyond 64 bits sends the frame down the stdlib path,
+    # which used to refuse the infinity in a plain field that orjson writes as null.
+    msg = {
+        "msg": "added",
+        "id": "a",
+        "x": [float("inf")],
+        "params": ejson.OpaqueCustomType(name="X", value=-(2**63) - 1),
+    }
+    text = encode_message(msg)
+    assert '"x":[null]' in text
+    assert parse_message(text)["params"] == msg["params"]

@@ -810,8 +810,13 @@ def serialize_json(value: Any, default: Callable[[Any], Any] | None = None) -> s
         orjson_error = exc
     try:
         # orjson refuses ints beyond 64 bits and nesting beyond 254 levels; the stdlib does not.
+        # It writes NaN and the infinities as null, as orjson does, so both paths agree.
         text = json.dumps(
-            value, default=default, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            _nulled_non_finite(value),
+            default=default,
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
         )
         text.encode()  # lone surrogates: refuse them here, as orjson does
         return text
@@ -819,6 +824,17 @@ def serialize_json(value: Any, default: Callable[[Any], Any] | None = None) -> s
         raise
     except (ValueError, TypeError, RecursionError) as exc:
         raise EJSONError(f"cannot write JSON: {orjson_error}") from exc
+
+
+def _nulled_non_finite(value: Any) -> Any:
+    """``value`` with every NaN and infinity in its dicts and lists replaced by ``None``."""
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if type(value) is dict:
+        return {key: _nulled_non_finite(item) for key, item in value.items()}
+    if type(value) is list or type(value) is tuple:
+        return [_nulled_non_finite(item) for item in value]
+    return value
 
 
 def _indent_unit(indent: bool | int | str | None) -> str:
