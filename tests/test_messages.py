@@ -218,4 +218,4 @@ def test_a_plain_field_infinity_beside_a_huge_integer_is_written_as_orjson_would
     }
     text = encode_message(msg)
     assert '"x":[null]' in text
-    assert parse_message(text)["params"] == msg["params"]
+    assert '"$value":-9223372036854775809' in text
