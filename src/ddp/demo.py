@@ -12,12 +12,14 @@ in) emitting to it, and a user ``bot`` (same password) for bots such as ``exampl
 :func:`run_demo` starts that server on a free loopback port, then shows what the client
 does: login, calls, a typed error, a subscription and a live query changing as calls are
 made, the connection dropped (the session resumes) and the server restarted (a new session:
-logged in again, a call made meanwhile goes through, no flicker), and the statistics.
+logged in again, a call made meanwhile goes through, no flicker), a chat stream's events,
+and the statistics.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -210,6 +212,14 @@ def run_demo(
             if first is not None:
                 client.go("items.remove", first["_id"]).data_visible(_WAIT)
                 step(f"items.remove: {first['text']!r} is gone")
+            # A Rocket.Chat-style stream: every event arrives, in order, identical ones
+            # included, and none of them lands in the cache.
+            with client.stream("stream-room-messages", "GENERAL") as room:
+                for text in ("hello", "hello", "bye"):
+                    client.call("sendMessage", {"rid": "GENERAL", "msg": text})
+                events = itertools.islice(room.iter(timeout=_WAIT), 3)
+                got = [args[0]["msg"] for _name, args in events]
+            step(f"stream-room-messages GENERAL: {got} (every event, none cached)")
             step(f"ping: {client.ping() * 1000:.2f} ms")
             handle.stop()
             stats = client.stats()

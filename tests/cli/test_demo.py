@@ -16,6 +16,7 @@ def test_the_story_runs_end_to_end() -> None:
     assert "live query: item" in text
     assert "session resumed" in text
     assert "new session, logged in again" in text
+    assert "stream-room-messages GENERAL: ['hello', 'hello', 'bye']" in text
     assert lines[-1] == "done."
     assert {"added", "changed", "removed"} <= set(changes)
 
