@@ -309,22 +309,28 @@ def freeze_value(value: Any, depth: int = 1) -> Any:
             :data:`MAX_DEPTH`; nothing of ``value`` was changed then.
     """
     cls = type(value)
-    if cls is not list and cls is not dict:
-        return value
-    if depth > MAX_DEPTH:
-        raise DocumentDepthError(f"a document nests deeper than {MAX_DEPTH} levels")
-    inner = depth + 1
     if cls is list:
-        return tuple([freeze_value(v, inner) if type(v) in _CONTAINERS else v for v in value])
-    copy: dict[str, Any] | None = None
-    for k, v in value.items():
-        if type(v) in _CONTAINERS:
-            frozen = freeze_value(v, inner)
-            if frozen is not v:
-                if copy is None:
-                    copy = dict(value)
-                copy[k] = frozen
-    return value if copy is None else copy
+        if depth > MAX_DEPTH:
+            raise DocumentDepthError(f"a document nests deeper than {MAX_DEPTH} levels")
+        for item in value:
+            if type(item) in _CONTAINERS:
+                break
+        else:
+            return tuple(value)  # the common case: an array of scalars, copied in C
+        return tuple([freeze_value(v, depth + 1) for v in value])
+    if cls is dict:
+        if depth > MAX_DEPTH:
+            raise DocumentDepthError(f"a document nests deeper than {MAX_DEPTH} levels")
+        copy: dict[str, Any] | None = None
+        for k, v in value.items():
+            if type(v) in _CONTAINERS:
+                frozen = freeze_value(v, depth + 1)
+                if frozen is not v:
+                    if copy is None:
+                        copy = dict(value)
+                    copy[k] = frozen
+        return value if copy is None else copy
+    return value
 
 
 def exceeds_depth(value: Any, limit: int = MAX_DEPTH) -> bool:
