@@ -621,7 +621,14 @@ class ClientBase:
         registry = self._session.registry
         if registry is None:
             raise InvalidStateError("this client keeps no collections (collections=False)")
+        if registry.feeds is None:
+            registry.feeds = self._collection_feed
         return registry.get(name)
+
+    def _collection_feed(self, what: str, name: str, max_queue: int | None) -> Any:
+        # Collection.changes()/updates() are this client's changes(name)/updates(name): the
+        # same bounded iterator, awaited or blocking as the client is.
+        return getattr(self, what)(name, max_queue=max_queue)
 
     def collection_stats(self) -> list[CollectionStats]:
         """Return the number of cached documents of each collection."""

@@ -16,6 +16,7 @@
     │       └── VersionNegotiationError  the server shares no DDP version with us
     ├── DDPTimeoutError              a wait ran out of time (also a builtin ``TimeoutError``)
     ├── ProtocolError                the peer sent something DDP does not allow
+    │   └── DocumentDepthError       a document nests deeper than 128 levels (also ValueError)
     ├── EJSONError                   a value cannot be encoded or decoded as EJSON (also ValueError)
     ├── InvalidSelectorError         a local query is malformed (also ValueError)
     └── InvalidStateError            an operation that the client's state does not allow
@@ -35,6 +36,7 @@ __all__ = [
     "ConnectionFailedError",
     "DDPError",
     "DDPTimeoutError",
+    "DocumentDepthError",
     "EJSONError",
     "InvalidSelectorError",
     "InvalidStateError",
@@ -192,6 +194,12 @@ class DDPTimeoutError(DDPError, TimeoutError):
 
 class ProtocolError(DDPError):
     """The peer sent a frame that DDP does not allow."""
+
+
+class DocumentDepthError(ProtocolError, ValueError):
+    """A document nests deeper than the store's limit (128 levels, as
+    :data:`ddp.collection.MAX_DEPTH` says): the message carrying it is refused on its own,
+    and a query that meets one raises this instead of a bare ``RecursionError``."""
 
 
 class EJSONError(DDPError, ValueError):

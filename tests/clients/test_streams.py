@@ -327,6 +327,10 @@ def test_change_iterators_yield_net_changes(kind: str, server_thread: ServerThre
     with driven(kind, st.url) as d:
         feed = d.changes("items")
         everything = d.changes()
+        # The collection's own iterators are the client's, for that collection.
+        items = d.collection("items")
+        via_collection = d._loop.run(items.changes) if d._loop else items.changes()
+        raw = d._loop.run(items.updates) if d._loop else items.updates()
         d.subscribe("items")
         d.call("insert", {"_id": "x", "n": 1})
         st.call(st.server.collection("items").update, "x", {"$set": {"n": 2}})
@@ -336,6 +340,8 @@ def test_change_iterators_yield_net_changes(kind: str, server_thread: ServerThre
         ]
         assert take(d, feed, 2) == expected
         assert take(d, everything, 2) == expected
+        assert take(d, via_collection, 2) == expected
+        assert [(u.msg, u.id) for u in take(d, raw, 2)] == [("added", "x"), ("changed", "x")]
         on_client(d, feed.close)
         assert drain(d, feed) == []
     # The client closed: every iterator ends.

@@ -247,3 +247,14 @@ def test_errors_keep_their_place_among_the_updates(registry: CollectionRegistry)
     )
     registry.apply_batch([{"msg": "added", "collection": "c"}], reset=False)
     assert order == ["update a", "error", "update b", "error"]
+
+
+def test_a_collection_outside_a_client_cannot_be_followed() -> None:
+    from ddp.collection import CollectionRegistry
+    from ddp.exceptions import InvalidStateError
+
+    items = CollectionRegistry().get("items")
+    with pytest.raises(InvalidStateError):
+        items.changes()
+    with pytest.raises(InvalidStateError):
+        items.updates()

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ddp.collection.cursor import Cursor
 from ddp.collection.sorter import plain_sort_values
 from ddp.collection.values import freeze_value
+from ddp.exceptions import InvalidStateError
 from ddp.mongo_id import id_parse, id_stringify
 
 if TYPE_CHECKING:
@@ -212,6 +213,41 @@ class Collection:
         was_reset, self._was_reset = self._was_reset, False
         for live in list(self._observers):
             live.update(before, order_changed, was_reset)
+
+    # -- following ------------------------------------------------------------------------------
+
+    def changes(self, *, max_queue: int | None = None) -> Any:
+        """Iterate over this collection's changes, net per applied batch, as they happen.
+
+        ``async for change in client.collection("items").changes():`` on an ``AsyncClient``;
+        ``for change in client.collection("items").changes().iter(timeout=5):`` on a
+        ``Client``. The same as ``client.changes("items")``: a bounded queue (``max_queue``
+        items) that drops its oldest item when the consumer falls behind, counted in
+        ``client.stats().dropped_events`` and logged, never silently; use it as a context
+        manager (or call ``close()``) to stop following.
+
+        Raises:
+            ddp.InvalidStateError: The collection does not belong to a client.
+        """
+        return self._feed("changes", max_queue)
+
+    def updates(self, *, max_queue: int | None = None) -> Any:
+        """Iterate over every data message of this collection, unmerged, in arrival order.
+
+        Like :meth:`changes`, but one :class:`~ddp.collection.DataUpdate` per ``added``,
+        ``changed``, ``removed``, ``addedBefore`` or ``movedBefore`` message; the same as
+        ``client.updates(name)``.
+
+        Raises:
+            ddp.InvalidStateError: The collection does not belong to a client.
+        """
+        return self._feed("updates", max_queue)
+
+    def _feed(self, what: str, max_queue: int | None) -> Any:
+        feeds = self._registry.feeds
+        if feeds is None:
+            raise InvalidStateError("only a client's collections can be followed")
+        return feeds(what, self.name, max_queue)
 
     # -- writing (the registry calls these under the lock) -----------------------------------
 

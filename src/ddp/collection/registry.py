@@ -101,6 +101,9 @@ class CollectionRegistry:
         self._routes: dict[str, Route] = {}  # hooked collection names (see updates.py)
         self._global_taps: tuple[Tap, ...] = ()
         self._hooked = False  # any route or registry-wide update listener
+        #: Makes the iterators of :meth:`Collection.changes` and :meth:`Collection.updates`
+        #: (``feeds(what, collection_name, max_queue)``); a client sets it to its own.
+        self.feeds: Callable[[str, str, int | None], Any] | None = None
         self._error_taps: tuple[Tap, ...] = ()
         self._bad_messages = 0
 

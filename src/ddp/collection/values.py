@@ -19,7 +19,7 @@ import re
 from typing import Any, Final
 
 from ddp import ejson
-from ddp.exceptions import InvalidSelectorError, ProtocolError
+from ddp.exceptions import DocumentDepthError, InvalidSelectorError
 
 __all__ = [
     "ARRAY_TYPES",
@@ -58,10 +58,6 @@ stores no more than 100 levels, so a Meteor server never publishes deeper data; 
 exists so that matching, sorting, projecting and copying (recursive, for speed) stay far
 from Python's recursion limit whatever a server sends.
 """
-
-
-class DocumentDepthError(ProtocolError, ValueError):
-    """A document nests deeper than :data:`MAX_DEPTH` levels (see there)."""
 
 
 # What counts as an array: stored arrays are tuples (see freeze_value), user values lists.
