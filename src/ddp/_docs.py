@@ -151,6 +151,8 @@ client never used is ignored).
 
 Raises:
     TypeError: ``message`` is not a dict.
+    ddp.ProtocolError: Its ``id`` is not a string.
+    ddp.EJSONError: A value cannot be encoded.
     ddp.ClientClosedError: The client is closed.
     ddp.InvalidStateError: There is no open connection.""",
     "stats": """\

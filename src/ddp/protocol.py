@@ -724,7 +724,7 @@ class ClientProtocol:
         return ping_id
 
     def send_raw(self, message: dict[str, Any]) -> None:
-        """Queue an arbitrary message (EJSON-encoded); for the seed's ``Send``.
+        """Queue an arbitrary DDP message (EJSON-encoded), for what the API does not cover.
 
         Raises:
             InvalidStateError: No transport is open.
