@@ -31,7 +31,9 @@ Other Parameters:
     origin (str | None): The ``Origin`` header. Default: none.
     headers (Mapping[str, str] | Iterable[tuple[str, str]] | None): Extra handshake
         headers (cookies, ``Authorization``...).
-    compression (bool): Offer permessage-deflate. Default ``True``.
+    compression (bool | None): ``None`` (the default): offer permessage-deflate where
+        the transport has it (websockets does, picows does not); ``True``: offer it (an
+        ``AsyncClient`` with ``transport="auto"`` then dials websockets); ``False``: never.
     proxy (str | bool | None): ``True`` (the default): the proxy from the environment
         (``https_proxy``...); ``None``/``False``: none; or a proxy URL.
     heartbeat_interval (float): Idle seconds before the client pings; 0 turns
