@@ -30,7 +30,10 @@ class RuntimeDocstrings(Extension):
         for name in _PACKAGES:
             package = pkg.get_member(name.removeprefix("ddp."))
             for module in _modules(package):
-                runtime = importlib.import_module(module.path)
+                try:
+                    runtime = importlib.import_module(module.path)
+                except ImportError:
+                    continue  # an optional dependency (a transport) is not installed here
                 for cls in module.classes.values():
                     if cls.is_alias:
                         continue
