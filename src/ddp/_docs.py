@@ -17,29 +17,43 @@ T = TypeVar("T", bound=type)
 
 CLIENT_ARGS = """\
 Args:
-    url: The server: ``http(s)://host[/path]``, ``host:port``, ``ws(s)://.../websocket``,
-        ``ddp+sockjs://host`` (see :func:`ddp._options.parse_url`).
-    sockjs: Use SockJS framing (Meteor's ``/sockjs`` endpoint) on a plain URL.
-    ssl: An ``ssl.SSLContext`` for ``wss://`` (TLS is verified by default, with the
-        system CAs).
-    origin: The ``Origin`` header.
-    headers: Extra handshake headers (a mapping or pairs).
-    compression: ``None`` (default): offer permessage-deflate where the transport has it
-        (websockets does, picows does not); ``True``: offer it (an ``AsyncClient`` with
-        ``transport="auto"`` then dials websockets); ``False``: never.
-    proxy: ``True``: the proxy from the environment; ``None``/``False``: none; or a URL.
-    heartbeat_interval: Idle seconds before the client pings (0: no heartbeats).
-    heartbeat_timeout: Seconds without the ``pong`` before the connection is dead.
-    connect_timeout: Seconds for one attempt to reach ``connected``; also how long
-        :meth:`connect` waits in all.
-    reconnect: ``True`` (Meteor's backoff), ``False`` (fail fast), or a
-        :class:`ddp.backoff.Backoff`.
-    max_attempts: Give up (status ``FAILED``) after this many failed attempts in a row.
-    versions: DDP versions to offer, preferred first.
-    token_store: Where the resume token is kept (default: in memory, this client only).
-    collections: Keep a local cache of published documents (``False``: none).
-    max_size: Largest websocket message accepted, in bytes.
-<driver_args>"""
+    url: The server, written as for Meteor's client: ``http(s)://host[/path]`` (dials
+        ``ws(s)://host[/path]/websocket``), a bare ``host[:port]`` (plain ``ws://``),
+        ``ws(s)://.../websocket`` (as given), or ``ddp+sockjs://host`` /
+        ``ddpi+sockjs://host`` (SockJS framing, with or without TLS).
+<driver_args>
+
+Other Parameters:
+    sockjs (bool): Use SockJS framing (Meteor's ``/sockjs`` endpoint) on a plain URL.
+        Default ``False``.
+    ssl (ssl.SSLContext | None): An ``ssl.SSLContext`` for ``wss://``. By default TLS is
+        verified with the system CAs.
+    origin (str | None): The ``Origin`` header. Default: none.
+    headers (Mapping[str, str] | Iterable[tuple[str, str]] | None): Extra handshake
+        headers (cookies, ``Authorization``...).
+    compression (bool | None): ``None`` (the default): offer permessage-deflate where
+        the transport has it (websockets does, picows does not); ``True``: offer it (an
+        ``AsyncClient`` with ``transport="auto"`` then dials websockets); ``False``: never.
+    proxy (str | bool | None): ``True`` (the default): the proxy from the environment
+        (``https_proxy``...); ``None``/``False``: none; or a proxy URL.
+    heartbeat_interval (float): Idle seconds before the client pings; 0 turns
+        heartbeats off. Default 17.5.
+    heartbeat_timeout (float): Seconds after a ping without any frame from the server
+        before the connection is declared dead and dropped. Default 15.
+    connect_timeout (float): Seconds for one attempt to reach ``connected``; also how
+        long :meth:`connect` waits in all. Default 10.
+    reconnect (ddp.Backoff | bool): ``True`` (the default: Meteor's backoff), ``False``
+        (fail at the first loss), or a :class:`ddp.backoff.Backoff` schedule.
+    max_attempts (int | None): Give up (status ``FAILED``) after this many failed
+        attempts in a row. Default ``None``: never.
+    versions (Sequence[str]): DDP versions to offer, preferred first. Default
+        ``("1", "pre2", "pre1")``.
+    token_store (ddp.TokenStore | None): Where the resume token is kept. Default: in
+        memory, this client only.
+    collections (bool): Keep a local cache of published documents. Default ``True``.
+    max_size (int | None): Largest websocket message accepted, in bytes. Default 64 MiB;
+        ``None``: no limit.
+"""
 """The constructor arguments of both clients, appended to each class's own docstring."""
 
 CLIENT_METHODS: dict[str, str] = {
@@ -131,10 +145,16 @@ Raises:
         (pings are not re-sent), or the client closed or gave up.
     ddp.InvalidStateError: The connection speaks DDP ``pre1``, which has no ping.""",
     "send": """\
-Send a raw DDP message (EJSON-encoded); the seed's ``Send``.
+Send a raw DDP message (EJSON-encoded), for what the API does not cover.
+
+``message`` is a dict such as ``{"msg": "sub", "id": ..., "name": ...}``; it goes out as
+given, and anything the server answers is handled as usual (a ``result`` for an id the
+client never used is ignored).
 
 Raises:
     TypeError: ``message`` is not a dict.
+    ddp.ProtocolError: Its ``id`` is not a string.
+    ddp.EJSONError: A value cannot be encoded.
     ddp.ClientClosedError: The client is closed.
     ddp.InvalidStateError: There is no open connection.""",
     "stats": """\

@@ -659,7 +659,8 @@ class ClientBase:
         ``None``) becomes one :class:`ddp.collection.DataUpdate`: EJSON-decoded, exactly
         once, in arrival order, never merged with another (four identical ``changed`` are
         four calls), including collections no subscription names and stream collections.
-        The seed's ``AddUpdateListener``. The callback runs off the receive path, like the
+        (The Go DDP client calls this ``AddUpdateListener``.) The callback runs off the
+        receive path, like the
         other listeners (the dispatcher thread; ``call_soon``, a coroutine function as a
         task); an exception is logged and ignored.
 

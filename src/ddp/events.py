@@ -32,7 +32,12 @@ __all__ = [
 
 
 class Status(enum.IntEnum):
-    """The client's connection status (the seed's constants, plus ``FAILED``)."""
+    """The client's connection status (``client.status``).
+
+    ``FAILED`` means the client gave up for good (``reconnect=False`` and the connection
+    was lost, ``max_attempts`` failed attempts, or no DDP version in common); every other
+    value may change again. The names match the Go DDP client's status constants.
+    """
 
     DISCONNECTED = 0
     DISCONNECTING = 1

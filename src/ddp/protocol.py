@@ -34,9 +34,9 @@ Everything that decides *what* a DDP client does lives here; the drivers only de
 never raises on what the server sends: a frame it cannot use becomes a ``ProtocolViolation``
 event and one WARNING line on the ``ddp.protocol`` logger, and the connection goes on.
 
-**Transport, phase and status.** The core is always in one phase (``ddp._phase``: the
-phases, the table of moves ``(phase, trigger) -> phase``, and the status of each phase); a
-move the table does not have raises ``InvalidStateError`` rather than going anywhere
+**Transport, phase and status.** The core is always in one phase, and moves between
+phases only along a fixed table of moves ``(phase, trigger) -> phase`` (each phase has its
+status); a move the table does not have raises ``InvalidStateError`` rather than going anywhere
 unplanned. The driver reports the transport's life: ``dialing`` (phase DIALING, status
 DIALING the first time; REDIALING, status RECONNECTING, afterwards), ``connection_made``
 (CONNECTING; the core queues ``connect``), ``connection_lost`` / ``dial_failed`` (WAITING,
@@ -71,9 +71,8 @@ instead of ``connected``. Any ``error`` in answer to a resuming ``connect`` (exc
 plain ``connect`` at once on the same transport, and never offer that server a resumption
 again (:attr:`ClientProtocol.offers_resumption`); a new session and its plan follow.
 
-**Methods and blocks** (Meteor's ``_outstandingMethodBlocks``; the books are kept by
-``ddp._methods``). Calls are queued in blocks:
-consecutive non-wait calls share one block, every ``wait=True`` call has a block of its own.
+**Methods and blocks** (Meteor's ``_outstandingMethodBlocks``). Calls are queued in
+blocks: consecutive non-wait calls share one block, every ``wait=True`` call has a block of its own.
 Only the first block is ever on the wire; a block is done when each of its calls is
 *finished*, that is has both its ``result`` and its ``updated``, and only then is the next
 block sent. A call reports two milestones, each exactly once: ``MethodResult`` (on
@@ -91,8 +90,7 @@ or ``result`` is always reported after the data that precedes it is in the store
 nested deeper than :data:`ddp.ejson.MAX_DEPTH` levels is a ``ProtocolViolation`` like any
 other unreadable frame: it costs only itself.
 
-**Quiescence** (Meteor's ``_subsBeingRevived`` and ``_methodsBlockingQuiescence``; the
-books are kept by ``ddp._quiescence``). While
+**Quiescence** (Meteor's ``_subsBeingRevived`` and ``_methodsBlockingQuiescence``). While
 a wait method is in flight, and after a reconnect onto a new session, the core holds data
 back: data messages go to a buffer, and ``ready``, ``updated`` and ``nosub`` are deferred
 with them (their bookkeeping of the two sets below happens at once). The hold ends when no
@@ -724,7 +722,7 @@ class ClientProtocol:
         return ping_id
 
     def send_raw(self, message: dict[str, Any]) -> None:
-        """Queue an arbitrary message (EJSON-encoded); for the seed's ``Send``.
+        """Queue an arbitrary DDP message (EJSON-encoded), for what the API does not cover.
 
         Raises:
             InvalidStateError: No transport is open.

@@ -1,16 +1,16 @@
-"""Client statistics: what :meth:`Client.stats` and :meth:`AsyncClient.stats` return.
+"""Client statistics: what ``client.stats()`` returns, on both clients.
 
-Two halves:
-
-* :class:`ClientStats` (with :class:`IOStats`, :class:`LatencyStats` and
-  :class:`ddp.collection.CollectionStats`-like entries) is an immutable snapshot handed to users.
-* :class:`StatsRecorder` is the mutable counter set a driver updates on its hot path. Its
-  counters are plain slotted attributes, so recording a frame is two integer additions and
-  no call: ``rec.read_bytes += n; rec.read_frames += 1``.
+:class:`ClientStats` is an immutable snapshot: the reads and writes (:class:`IOStats`:
+bytes, frames, errors and the seconds they cover) of the current connection and of all of
+them, reconnects, pings, method round-trip percentiles (:class:`LatencyStats`), cached
+documents per collection, and the events that slow iterators dropped.
+``client.reset_stats()`` zeroes the counters.
 
 Bytes are the UTF-8 payload bytes of DDP text frames (before permessage-deflate and without
-websocket or SockJS headers), counted with :func:`text_size`, which costs nothing for ASCII
-text.
+websocket or SockJS headers), as :func:`text_size` counts them.
+
+:class:`StatsRecorder` is the set of counters a client keeps up to date as it runs, and from
+which it takes each snapshot; programs only read snapshots.
 """
 
 from __future__ import annotations
@@ -115,7 +115,10 @@ class LatencyStats:
 
 @dataclass(frozen=True, slots=True)
 class ClientStats:
-    """A snapshot of a client's statistics (the seed's ``ClientStats``, and more).
+    """A snapshot of a client's statistics, as ``client.stats()`` returns it.
+
+    Immutable; ``str()`` gives a one-line summary and :meth:`as_dict` plain values for
+    logs and JSON.
 
     Attributes:
         reads: Reads of the current connection (zero when not connected).

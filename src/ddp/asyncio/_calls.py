@@ -50,7 +50,10 @@ class MethodCall(BaseMethodCall):
     Two milestones, as in Meteor: the *result* (:meth:`result`, or ``await call``), and
     *data visible* (:meth:`data_visible`): every document the method wrote is in the cache.
 
-    (``id``, ``method`` and ``params``: see :class:`ddp._handles.BaseMethodCall`).
+    Attributes:
+        id: The DDP method id.
+        method: The method's name.
+        params: The arguments, as sent.
     """
 
     __slots__ = ()
@@ -83,8 +86,13 @@ class MethodCall(BaseMethodCall):
 class Subscription(BaseSubscription):
     """A subscription (what :meth:`AsyncClient.subscribe` returns), keyed by its id.
 
-    (``id``, ``name`` and ``params``, and its life across reconnects: see
-    :class:`ddp._handles.BaseSubscription`).
+    It lives across reconnects (re-sent with the same id) until :meth:`stop` or until the
+    server ends it; one publication may be subscribed several times.
+
+    Attributes:
+        id: The DDP subscription id.
+        name: The publication's name.
+        params: The arguments, as sent.
     """
 
     __slots__ = ()

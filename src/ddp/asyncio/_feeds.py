@@ -26,7 +26,7 @@ class AsyncFeed(Feed[T]):
     ends (its ``close()``, or the client's); it raises the error a feed ended with, if that
     error is not the client's own close. When the consumer falls behind, the oldest items
     are dropped and counted (:attr:`dropped`, ``ClientStats.dropped_events``) with one
-    WARNING per episode (see :mod:`ddp._feeds`). ``async with feed:`` closes it at the end.
+    WARNING per episode. ``async with feed:`` closes it at the end.
     """
 
     def __init__(

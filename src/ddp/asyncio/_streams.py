@@ -16,8 +16,15 @@ __all__ = ["Stream"]
 
 
 class Stream(AsyncFeed[StreamEvent], StreamMixin):
-    """A Meteor stream followed by an :class:`~ddp.AsyncClient` (see
-    :class:`ddp._streams.StreamMixin` for what it yields, across reconnects and overflows).
+    """A Meteor stream followed by an :class:`~ddp.AsyncClient` (``client.stream()``).
+
+    It yields every event of its event name as a :class:`ddp.StreamEvent`
+    ``(event_name, args)``, in arrival order, never merged, and stores nothing. It survives
+    reconnects; events sent while the client was disconnected are not invented (a resumed
+    session gets what the server queued for it). Reading ends when the stream or the client
+    is closed, and raises the error when the server ends the subscription with one. A
+    consumer that falls behind loses the oldest events (counted in ``dropped`` and
+    ``ClientStats.dropped_events``, one WARNING per overflow episode).
 
     ``async for event_name, args in stream`` or ``await stream.get(timeout)``;
     ``async with client.stream(...) as stream:`` waits for ``ready`` and stops it at the

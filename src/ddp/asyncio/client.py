@@ -633,7 +633,8 @@ document(
         "driver_args": "    event_queue: How many events each :meth:`events` iterator buffers.\n"
         '    transport: ``"auto"`` (default: picows where it is installed, else\n'
         '        websockets; websockets when ``compression=True``), ``"picows"``,\n'
-        '        ``"websockets"``, or a dial function (:data:`ddp._transport.AsyncDial`).',
+        '        ``"websockets"``, or a dial function of your own (for tests or another\n'
+        "        websocket library; its interface is in the transports guide).",
         "close_wait": "the closing handshake and for the listeners already queued, coroutine "
         "listeners included; whatever still runs at the deadline is cancelled",
         "close_from": "a coroutine listener may call it",

@@ -26,7 +26,9 @@ ChangeOp = Literal["added", "changed", "removed"]
 
 @dataclass(frozen=True, slots=True)
 class CollectionChange:
-    """The net change of one document in one applied batch (the seed's ``CollectionUpdate``).
+    """The net change of one document in one applied batch of data messages.
+
+    What :meth:`on_collection_change` listeners and ``client.changes()`` iterators get.
 
     Attributes:
         collection: The collection's name.

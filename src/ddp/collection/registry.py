@@ -63,7 +63,7 @@ _Event = tuple[tuple[Tap, ...], tuple[Any, ...]]
 
 @dataclass(frozen=True, slots=True)
 class CollectionStats:
-    """The size of one collection (the seed's ``CollectionStats``).
+    """How many documents one cached collection holds (``client.collection_stats()``).
 
     Attributes:
         name: The collection's name.

@@ -27,7 +27,7 @@ UpdateKind = Literal["added", "changed", "removed", "addedBefore", "movedBefore"
 
 @dataclass(frozen=True, slots=True)
 class DataUpdate:
-    """One data message as the store applied it (the seed's ``CollectionUpdate``).
+    """One data message as the local store applied it: what :meth:`on_update` listeners hear.
 
     Attributes:
         collection: The collection's name.

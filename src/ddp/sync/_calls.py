@@ -39,7 +39,10 @@ class MethodCall(BaseMethodCall):
     Two milestones, as in Meteor: the *result* (:meth:`result`), and *data visible*
     (:meth:`data_visible`): every document the method wrote is in the local cache.
 
-    (``id``, ``method`` and ``params``: see :class:`ddp._handles.BaseMethodCall`).
+    Attributes:
+        id: The DDP method id.
+        method: The method's name.
+        params: The arguments, as sent.
     """
 
     __slots__ = ()
@@ -62,8 +65,13 @@ class MethodCall(BaseMethodCall):
 class Subscription(BaseSubscription):
     """A subscription (what :meth:`Client.subscribe` returns), keyed by its id.
 
-    (``id``, ``name`` and ``params``, and its life across reconnects: see
-    :class:`ddp._handles.BaseSubscription`).
+    It lives across reconnects (re-sent with the same id) until :meth:`stop` or until the
+    server ends it; one publication may be subscribed several times.
+
+    Attributes:
+        id: The DDP subscription id.
+        name: The publication's name.
+        params: The arguments, as sent.
     """
 
     __slots__ = ()

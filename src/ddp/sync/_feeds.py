@@ -30,8 +30,8 @@ class SyncFeed(Feed[T]):
     (its ``close()``, or the client's); it raises the error a feed ended with, if that error
     is not the client's own close. :meth:`iter` does the same with a limit on each wait.
     When the consumer falls behind, the oldest items are dropped and counted
-    (:attr:`dropped`, ``ClientStats.dropped_events``) with one WARNING per episode (see
-    :mod:`ddp._feeds`). ``with feed:`` closes it at the end. Waiting inside a client
+    (:attr:`dropped`, ``ClientStats.dropped_events``) with one WARNING per episode.
+    ``with feed:`` closes it at the end. Waiting inside a client
     callback (on the dispatcher thread, which fills the feed) raises
     :class:`ddp.InvalidStateError` instead of deadlocking.
     """

@@ -572,7 +572,8 @@ document(
     {
         "driver_args": '    transport: ``"auto"`` or ``"websockets"`` (the default:\n'
         "        websockets' blocking client; picows is asyncio-only), or a dial function\n"
-        "        (:data:`ddp._transport.SyncDial`).",
+        "        of your own (for tests or another websocket library; its interface is in the\n"
+        "        transports guide).",
         "close_wait": "the I/O thread and for the callbacks already queued",
         "close_from": "a callback may call it",
         "change_callbacks": "on the dispatcher thread, after the observers of the same batch",
