@@ -137,12 +137,13 @@ Raises:
 Send a ``ping`` and return the round-trip time in seconds.
 
 While the client is not connected (dialing, reconnecting), the ping waits for the
-connection as calls do; ``timeout`` bounds the whole wait.
+connection as calls do, and a ping whose connection drops before its ``pong`` is sent
+again on the next one (so ``reconnect()`` then ``ping()`` times the new connection);
+``timeout`` bounds the whole wait.
 
 Raises:
     ddp.DDPTimeoutError: No ``pong`` in time.
-    ddp.ConnectionClosedError: The connection dropped after the ping was sent
-        (pings are not re-sent), or the client closed or gave up.
+    ddp.ConnectionClosedError: The client closed or gave up first.
     ddp.InvalidStateError: The connection speaks DDP ``pre1``, which has no ping.""",
     "send": """\
 Send a raw DDP message (EJSON-encoded), for what the API does not cover.

@@ -18,7 +18,7 @@ type; the session only settles them, through :class:`ddp._handles.FutureLike`.
 
 Failure has one typed exception per cause: :class:`ddp.ClientClosedError` after ``close()``,
 the core's :class:`ddp.ConnectionFailedError` / :class:`ddp.VersionNegotiationError` once it
-gives up, :class:`ddp.ConnectionClosedError` for a ping whose connection dropped.
+gives up, :class:`ddp.ConnectionClosedError` for what cannot outlive the client.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ from ddp.events import (
 )
 from ddp.exceptions import (
     ClientClosedError,
-    ConnectionClosedError,
     ConnectionFailedError,
     DDPError,
     InvalidStateError,
@@ -457,10 +456,11 @@ class Session:
     def _on_connection_lost(self, event: ConnectionLost) -> None:
         self.last_error = event.reason
         logger.info("%s: connection lost (%s)", self.url, event.reason)
-        # A ping's pong cannot come over another connection.
+        # A ping's pong cannot come over another connection: the ping goes again on the next
+        # one (as a call would), timed afresh, still within its caller's timeout. So
+        # ``reconnect(); ping()`` measures the new connection instead of failing.
         pings, self.pings = self.pings, {}
-        for future, _ in pings.values():
-            settle(future, 0.0, ConnectionClosedError(f"connection lost: {event.reason}"))
+        self._queued_pings.extend(future for future, _ in pings.values())
 
     def _on_transport_should_close(self, event: TransportShouldClose) -> None:
         logger.info("%s: closing the connection: %s", self.url, event.reason)

@@ -281,6 +281,15 @@ def test_ping_while_reconnecting_waits_for_the_connection(
         assert pending.result(TIMEOUT) >= 0.0
 
 
+def test_a_ping_cut_off_by_a_reconnect_is_sent_again_on_the_new_connection(
+    kind: str, server_thread: ServerThread
+) -> None:
+    with driven(kind, server_thread.url, heartbeat_interval=0, reconnect=FAST) as client:
+        for _ in range(5):  # the ping goes out on the connection being dropped, every time
+            client.reconnect()
+            assert client.ping(timeout=TIMEOUT) >= 0.0
+
+
 def test_ping_times_out_while_the_server_stays_away(kind: str, server_thread: ServerThread) -> None:
     faults = server_thread.server.faults
     with driven(kind, server_thread.url, heartbeat_interval=0, reconnect=FAST) as client:
