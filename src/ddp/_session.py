@@ -79,6 +79,10 @@ def _nothing() -> None:
     return None
 
 
+NOT_STARTED = "connect() the client first (or use it in a `with` / `async with` block)"
+"""Why a command made before ``connect()`` fails, on both clients."""
+
+
 class Session:
     """The I/O-free state and behaviour of one client (see the module docstring).
 
@@ -139,6 +143,10 @@ class Session:
         #: Why the last connection attempt or connection ended (named in connect timeouts).
         self.last_error: str | None = None
         self.closed = False
+        # connect() was called: before that, no command can ever be answered, so each one
+        # fails at once (the same on both clients) instead of waiting for a connection that
+        # nobody started.
+        self.started = False
         self.on_status: ListenerRegistry[[StatusChanged]] = ListenerRegistry("status", on_awaitable)
         self.on_connected: ListenerRegistry[[Connected]] = ListenerRegistry(
             "connected", on_awaitable
@@ -161,6 +169,18 @@ class Session:
         """Raise unless commands are allowed.
 
         Raises:
+            ddp.InvalidStateError: ``connect()`` was never called.
+            ddp.ClientClosedError: The client is closed.
+            ddp.ConnectionFailedError: The client gave up for good (or its subclass).
+        """
+        self.check_startable()
+        if not self.started:
+            raise InvalidStateError(NOT_STARTED)
+
+    def check_startable(self) -> None:
+        """Raise unless the client may connect (it is neither closed nor failed).
+
+        Raises:
             ddp.ClientClosedError: The client is closed.
             ddp.ConnectionFailedError: The client gave up for good (or its subclass).
         """
@@ -168,6 +188,11 @@ class Session:
             raise ClientClosedError("the client is closed")
         if self.failure is not None:
             raise self.failure
+
+    def start(self) -> None:
+        """``connect()`` was called: commands are allowed from now on (see :meth:`check_open`)."""
+        self.check_startable()
+        self.started = True
 
     def connect_timeout_error(self, limit: float | None) -> str:
         """The message of a connect timeout: how long, and the last error seen."""
@@ -188,7 +213,7 @@ class Session:
         """Start a method call; ``make(method_id)`` builds the driver's handle for it."""
         if not isinstance(method, str) or not method:
             raise TypeError("a method name must be a non-empty string")
-        if self.closed or self.failure is not None:
+        if self.closed or self.failure is not None or not self.started:
             self.check_open()
         method_id = self.proto.call(method, params, wait=wait, no_retry=no_retry)
         handle = make(method_id)

@@ -302,6 +302,31 @@ def test_ping_times_out_while_the_server_stays_away(kind: str, server_thread: Se
         server_thread.call(faults.accept_connections)
 
 
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("call", ("echo", 1)),
+        ("subscribe", ("items",)),
+        ("ping", ()),
+        ("send", ({"msg": "sub", "id": "x", "name": "items"},)),
+        ("stream", ("stream-room", "GENERAL")),
+        ("changes", ("items",)),
+    ],
+)
+def test_a_command_before_connect_fails_at_once(
+    kind: str, server_thread: ServerThread, command: str, args: tuple[Any, ...]
+) -> None:
+    # Nothing would ever answer it: neither client waits (the async one used to, forever).
+    client = Driven(kind, server_thread.url, heartbeat_interval=0)
+    try:
+        with pytest.raises(ddp.InvalidStateError, match="connect"):
+            client.do(command, *args)
+        client.connect()
+        assert client.call("echo", 1) == 1
+    finally:
+        client.dispose()
+
+
 def test_close_ends_every_waiter_with_client_closed(kind: str, server_thread: ServerThread) -> None:
     client = Driven(kind, server_thread.url, heartbeat_interval=0)
     try:

@@ -111,7 +111,7 @@ class AsyncClient(ClientBase):
 
     async def connect(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
         session = self._session
-        session.check_open()
+        session.start()
         loop = self._bind_loop()
         if session.proto.status is Status.CONNECTED:
             return

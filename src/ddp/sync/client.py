@@ -45,7 +45,7 @@ from ddp._feeds import DEFAULT_FEED_SIZE, check_size
 from ddp._listeners import add_change_listener
 from ddp._login import LoginWays, login_params
 from ddp._options import ClientOptionArgs, dial_spec, validate_options
-from ddp._session import ClientBase, Session
+from ddp._session import NOT_STARTED, ClientBase, Session
 from ddp._streams import stream_params
 from ddp._transport import CLOSE_TIMEOUT, FrameMeter, SyncDial, SyncTransport, TransportClosed
 from ddp.auth import LoginResult
@@ -133,7 +133,7 @@ class Client(ClientBase):
         session = self._session
         waiter: Future[None] = Future()
         with self._lock:
-            session.check_open()
+            session.start()
             first = self._state == _NEW
             if session.proto.status is Status.CONNECTED:
                 return
@@ -405,7 +405,7 @@ class Client(ClientBase):
             self._session.check_open()
             return
         if self._state == _NEW:
-            raise InvalidStateError("connect() the client first (or use `with Client(...)`)")
+            raise InvalidStateError(NOT_STARTED)
         raise ClientClosedError("the client is closed")
 
     def _pump(self) -> None:
