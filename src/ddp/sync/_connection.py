@@ -92,6 +92,9 @@ class DirectConnection(ClientConnection):
         # (and so _resume()) before this method would otherwise have returned.
         self._texts: deque[str] = deque()
         self._ready = threading.Event()  # set when a message arrives or the socket closes
+        # Whom an arriving message wakes: ``_ready`` (the client's I/O thread), or the event
+        # of a caller receiving its own result (see set_consumer).
+        self._consumer = self._ready
         self._ended = False  # the reader thread is done: what is queued is all there is
         self._messages = TextMessages()
         self._failed = False  # failed for invalid UTF-8: nothing more is trusted
@@ -160,8 +163,36 @@ class DirectConnection(ClientConnection):
         texts.append(text)
         if len(texts) >= HIGH_WATER and not self._paused:
             self._pause()
-        if not self._ready.is_set():
-            self._ready.set()
+        # Read after the append: a consumer switched meanwhile sees the message queued.
+        consumer = self._consumer
+        if not consumer.is_set():
+            consumer.set()
+
+    def set_consumer(self, event: threading.Event | None) -> None:
+        """Have arriving messages wake ``event`` rather than :meth:`next_text`'s waiter.
+
+        ``None`` gives them back to :meth:`next_text`'s waiter, which is woken at once if
+        messages are queued meanwhile (or the connection ended). Whoever is the consumer
+        must be the only one to take messages (the caller serialises that).
+        """
+        consumer = self._ready if event is None else event
+        self._consumer = consumer
+        # Checked after the switch: a message queued before it woke the old consumer only.
+        if self._texts or self._ended:
+            consumer.set()
+
+    def wait(self, event: threading.Event | None, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds until a message is queued for ``event``'s
+        owner (``None``: :meth:`next_text`'s waiter), or the connection ended; return
+        whether that happened. Takes nothing off the queue: :meth:`next_text` with ``0``
+        does. While another consumer is set, only a :meth:`set_consumer` back to this one,
+        the end of the connection (once) or the timeout ends the wait."""
+        ready = self._ready if event is None else event
+        ready.clear()
+        # Re-check after clearing: a message queued before the clear set nothing.
+        if self._consumer is ready and (self._texts or self._ended):
+            return True
+        return ready.wait(timeout)
 
     def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Run the closing handshake; messages still queued or arriving are dropped.
@@ -198,6 +229,7 @@ class DirectConnection(ClientConnection):
         self._ended = True
         self._resume()  # never leave the reader thread blocked on flow control
         self._ready.set()
+        self._consumer.set()
 
     def wake_after_abort(self) -> None:
         """After the socket was shut down: free a reader stopped by flow control (so it
@@ -205,6 +237,7 @@ class DirectConnection(ClientConnection):
         message. Takes no lock a blocked sender may hold."""
         self._resume()
         self._ready.set()
+        self._consumer.set()
 
     def _close_exc(self) -> ConnectionClosed:
         # What recv() raises: the protocol's ConnectionClosed (a Sans-I/O attribute since

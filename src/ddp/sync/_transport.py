@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from collections.abc import Sequence
 
 from websockets.exceptions import ConnectionClosed
@@ -53,7 +54,7 @@ class WebsocketsTransport:
         framing: Raw DDP or SockJS.
     """
 
-    __slots__ = ("_aborted", "_framing", "_meter", "_next_text", "_ws")
+    __slots__ = ("_aborted", "_direct", "_framing", "_meter", "_next_text", "_ws")
 
     def __init__(self, ws: ClientConnection, meter: FrameMeter, framing: Framing) -> None:
         self._ws = ws
@@ -61,6 +62,30 @@ class WebsocketsTransport:
         self._framing = framing
         self._next_text = text_reader(ws)
         self._aborted: str | None = None
+        self._direct = ws if isinstance(ws, DirectConnection) else None
+
+    @property
+    def handoff(self) -> bool:
+        """Whether :meth:`wait` and :meth:`set_consumer` work: the connection is a
+        :class:`~ddp.sync._connection.DirectConnection`, so another thread than the
+        client's I/O thread may take the messages for a while (a caller waiting for its
+        own result, without a hop through the I/O thread)."""
+        return self._direct is not None
+
+    def wait(self, consumer: threading.Event | None, timeout: float | None) -> bool:
+        """Wait until a message is queued for ``consumer`` (``None``: the I/O thread) or
+        the connection ended; False after ``timeout`` seconds. Only when :attr:`handoff`.
+
+        ``recv(0)`` then takes the message (the caller makes sure one thread at a time does).
+        """
+        assert self._direct is not None
+        return self._direct.wait(consumer, timeout)
+
+    def set_consumer(self, consumer: threading.Event | None) -> None:
+        """Have arriving messages wake ``consumer`` (``None``: the I/O thread again, woken
+        at once if messages are queued). Only when :attr:`handoff`."""
+        assert self._direct is not None
+        self._direct.set_consumer(consumer)
 
     def recv(self, timeout: float | None) -> Sequence[str]:
         """Return the DDP texts of the next message (see the interface)."""
