@@ -202,9 +202,7 @@ def breakdown(url: str, rounds: int, n: int) -> None:
             for _ in range(5):
                 bare += bare_rtt(url, n // 5, _probe)
                 ours += client_rtt(url, n // 5, _probe)
-            _summarize(
-                "websockets", bare, {"apply": ("taken", "taken"), "wake": ("taken", "end")}
-            )
+            _summarize("websockets", bare, {"apply": ("taken", "taken"), "wake": ("taken", "end")})
             _summarize("Client", ours, {})
     finally:
         for hook in reversed(hooks):

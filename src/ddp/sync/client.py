@@ -222,7 +222,9 @@ class Client(ClientBase):
             pending.cancel()
             if outcome or left == timeout:
                 raise
-            raise DDPTimeoutError(f"method {pending.method!r} timed out after {timeout} s") from None
+            raise DDPTimeoutError(
+                f"method {pending.method!r} timed out after {timeout} s"
+            ) from None
 
     def go(self, method: str, *args: Any, wait: bool = False, no_retry: bool = False) -> MethodCall:
         return self._go(method, args, wait=wait, no_retry=no_retry)
