@@ -136,6 +136,27 @@ class DirectConnection(ClientConnection):
             self._resume()
         return text
 
+    def take(self, limit: int) -> tuple[list[str], bool]:
+        """Take up to ``limit`` queued text messages, in order, without waiting; return
+        them and whether none is left queued. One consumer at a time, as for
+        :meth:`next_text`.
+
+        Raises:
+            websockets.exceptions.ConnectionClosed: The connection is closed and every
+                message received before that has been taken.
+        """
+        texts = self._texts
+        n = len(texts)
+        if not n:
+            if self._ended:
+                raise self._close_exc()
+            return [], True
+        popleft = texts.popleft
+        taken = [popleft() for _ in range(n if n < limit else limit)]
+        if self._paused and len(texts) <= LOW_WATER:
+            self._resume()
+        return taken, not texts
+
     def process_event(self, event: Event) -> None:
         """Handle one event of the websocket protocol (websockets' reader thread calls this)."""
         if self.response is None or type(event) is not Frame or event.opcode not in DATA_OPCODES:

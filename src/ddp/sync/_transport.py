@@ -102,6 +102,31 @@ class WebsocketsTransport:
             return (frame,)
         return self._framing.decode(frame)
 
+    def take(self, limit: int) -> tuple[Sequence[str], bool]:
+        """Return the DDP texts of up to ``limit`` queued messages without waiting, and
+        whether that emptied the queue; one call for a burst of them rather than one
+        ``recv(0)`` each. Only when :attr:`handoff`.
+
+        Raises:
+            TransportClosed: The connection ended and everything before was taken.
+        """
+        assert self._direct is not None
+        if self._aborted is not None:
+            raise TransportClosed(self._aborted)
+        try:
+            frames, dry = self._direct.take(limit)
+        except ConnectionClosed as exc:
+            if self._aborted is None and exc.rcvd is None:
+                self._meter.read_failed()
+            raise TransportClosed(self._aborted or _describe(exc)) from None
+        read = self._meter.read
+        for frame in frames:
+            read(frame)
+        if not self._framing.sockjs:
+            return frames, dry
+        decode = self._framing.decode
+        return [text for frame in frames for text in decode(frame)], dry
+
     def send(self, texts: Sequence[str]) -> None:
         """Write ``texts`` in order (SockJS: in one frame); block until written."""
         frames = self._framing.encode(texts)

@@ -569,9 +569,7 @@ class Client(ClientBase):
         whichever thread takes them."""
         proto = self._session.proto
         lock = self._lock
-        recv = transport.recv
         wait = transport.wait
-        receive_text = proto.receive_text
         monotonic = time.monotonic
         outbox = self._outbox
         try:
@@ -587,18 +585,7 @@ class Client(ClientBase):
                 with lock:
                     if self._receiver is not None:
                         continue  # a caller receives meanwhile; it hands back when done
-                    now = monotonic()
-                    # Everything already queued, up to a burst; flushed to the store only
-                    # when the queue runs dry, so a burst is applied as one batch.
-                    for _ in range(_BURST):
-                        try:
-                            messages = recv(0)
-                        except TimeoutError:
-                            proto.flush_data()
-                            break
-                        for text in messages:
-                            receive_text(text, now)
-                    self._pump()
+                    self._apply_queued(transport)
                 if outbox:
                     outbox.kick()
         except TransportClosed as exc:
@@ -606,6 +593,22 @@ class Client(ClientBase):
         except Exception as exc:  # a bug in a layer below; reconnect rather than die
             logger.exception("error while processing DDP messages; reconnecting")
             return f"internal error: {exc!r}"
+
+    def _apply_queued(self, transport: WebsocketsTransport) -> None:
+        """Under the lock: apply what is queued on ``transport``, up to a burst, then pump.
+
+        Data goes to the store only when the queue has run dry, so that a burst is applied
+        as one batch (what follows a full burst comes with the next one).
+        """
+        proto = self._session.proto
+        receive_text = proto.receive_text
+        now = time.monotonic()
+        texts, dry = transport.take(_BURST)
+        for text in texts:
+            receive_text(text, now)
+        if dry:
+            proto.flush_data()
+        self._pump()
 
     def _receive_for(self, result: Future[Any], timeout: float | None) -> float | None:
         """Receive in the I/O thread's place until ``result`` is settled; return what is
@@ -641,9 +644,6 @@ class Client(ClientBase):
             transport.set_consumer(waker)
         monotonic = time.monotonic
         deadline = None if timeout is None else monotonic() + timeout
-        proto = self._session.proto
-        receive_text = proto.receive_text
-        recv = transport.recv
         try:
             while not result.done():
                 left = None if deadline is None else deadline - monotonic()
@@ -652,19 +652,10 @@ class Client(ClientBase):
                 with lock:
                     if self._transport is not transport or self._close_reason is not None:
                         break
-                    now = monotonic()
                     # Everything queued, as the I/O thread would take it: the messages
                     # that came with the result (its ``updated``) are applied now rather
                     # than after a wake-up of the I/O thread, which costs more.
-                    for _ in range(_BURST):
-                        try:
-                            messages = recv(0)
-                        except TimeoutError:
-                            proto.flush_data()
-                            break
-                        for text in messages:
-                            receive_text(text, now)
-                    self._pump()
+                    self._apply_queued(transport)
                 if self._outbox:
                     self._outbox.kick()
         except TransportClosed:
