@@ -194,7 +194,7 @@ def breakdown(url: str, rounds: int, n: int) -> None:
 
     hooks = [
         _hooked(WebsocketsTransport, "send", "write", "written"),
-        _hooked(WebsocketsTransport, "recv", None, "taken"),
+        _hooked(WebsocketsTransport, "take", None, "taken"),
         _hooked(Session, "process", None, "applied", requires="taken"),
         _hooked(ClientConnection, "send", "write", "written"),
         _hooked(ClientConnection, "recv", None, "taken"),

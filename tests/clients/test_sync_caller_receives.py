@@ -4,8 +4,9 @@ A thread blocked in ``client.call()`` takes the connection's messages itself whi
 (on the default "direct" connection), so its result reaches it without a hop through the
 I/O thread. These tests check what must not change meanwhile, on both receive paths: the
 heartbeat still runs, a dropped connection still reconnects and the call still ends, a
-timeout still names the time given, and the I/O thread receives again once the caller is
-done (a ``go()`` result nobody else waits for arrives).
+timeout still names the time given, the I/O thread receives again once the caller is done
+(a ``go()`` result nobody else waits for arrives), and ``close()`` from another thread
+ends the wait.
 """
 
 from __future__ import annotations
@@ -61,3 +62,17 @@ def test_after_a_call_timeout_the_io_thread_receives_again(server_thread: Server
         assert client.go("echo", "after").result(TIMEOUT) == "after"
         st.call(st.server.app.release.set)
         assert client.call("add", 2, 2) == 4
+
+
+@pytest.mark.usefixtures("receive_path")
+def test_close_from_another_thread_ends_a_waiting_call(server_thread: ServerThread) -> None:
+    st = server_thread
+    client = ddp.Client(st.url, heartbeat_interval=0)  # no traffic would wake the caller
+    client.connect()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(client.call, "park", "closed", timeout=TIMEOUT)
+        server_wait(st, lambda: st.server.app.count("closed") == 1)
+        client.close()
+        with pytest.raises(ddp.ClientClosedError):
+            waiting.result(TIMEOUT)
+    st.call(st.server.app.release.set)

@@ -205,11 +205,16 @@ class DirectConnection(ClientConnection):
     def wait(self, event: threading.Event | None, timeout: float | None) -> bool:
         """Wait up to ``timeout`` seconds until a message is queued for ``event``'s
         owner (``None``: :meth:`next_text`'s waiter), or the connection ended; return
-        whether that happened. Takes nothing off the queue: :meth:`next_text` with ``0``
+        whether that happened. An ``event`` given is cleared by its owner before it last
+        checked whatever else may set it (so that no setting is lost); ``None``'s is
+        cleared here. Takes nothing off the queue: :meth:`next_text` with ``0``
         does. While another consumer is set, only a :meth:`set_consumer` back to this one,
         the end of the connection (once) or the timeout ends the wait."""
-        ready = self._ready if event is None else event
-        ready.clear()
+        if event is None:
+            ready = self._ready
+            ready.clear()
+        else:
+            ready = event  # cleared by its owner (see above)
         # Re-check after clearing: a message queued before the clear set nothing.
         if self._consumer is ready and (self._texts or self._ended):
             return True

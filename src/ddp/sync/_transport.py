@@ -75,6 +75,8 @@ class WebsocketsTransport:
     def wait(self, consumer: threading.Event | None, timeout: float | None) -> bool:
         """Wait until a message is queued for ``consumer`` (``None``: the I/O thread) or
         the connection ended; False after ``timeout`` seconds. Only when :attr:`handoff`.
+        A ``consumer`` event is cleared by its owner first (see
+        :meth:`DirectConnection.wait <ddp.sync._connection.DirectConnection.wait>`).
 
         ``recv(0)`` then takes the message (the caller makes sure one thread at a time does).
         """

@@ -644,8 +644,14 @@ class Client(ClientBase):
             transport.set_consumer(waker)
         monotonic = time.monotonic
         deadline = None if timeout is None else monotonic() + timeout
+        # The result may also be settled without a message: cancel() from another thread,
+        # close(), a permanent failure. That wakes the caller too.
+        result.add_done_callback(lambda _: waker.set())
         try:
-            while not result.done():
+            while True:
+                waker.clear()  # before the check: a setting after it is not lost
+                if result.done():
+                    break
                 left = None if deadline is None else deadline - monotonic()
                 if (left is not None and left <= 0) or not transport.wait(waker, left):
                     break
