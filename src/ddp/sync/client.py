@@ -12,7 +12,11 @@ A client runs threads of its own, all daemons, all ended by :meth:`Client.close`
 * the **writer thread** (:mod:`ddp.sync._outbox`) writes what the I/O thread produced.
 
 (``websockets.sync`` adds a reader thread per connection; it only fills a queue that the I/O
-thread drains.)
+thread drains.) A thread blocked in :meth:`Client.call` drains that queue itself while it
+waits, in the I/O thread's place (one such thread at a time; see ``_receive_for``): its
+result then reaches it straight from the reader thread, one thread hop rather than two.
+Messages are only ever taken off the queue under the lock, by whichever thread receives, so
+they are applied in order either way; the I/O thread keeps the timers meanwhile.
 
 All client state, the session, is guarded by ONE lock, ``Client._lock``. Whoever holds it
 may drive the session, and must then *pump*: take the core's output into the outbox (in the
