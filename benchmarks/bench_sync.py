@@ -183,10 +183,11 @@ def breakdown(url: str, rounds: int, n: int) -> None:
 
     Hooks stamp the first call in each round trip of: the transport's ``send`` (websockets'
     ``send`` for the bare loop) before and after; the reader thread's handling of the first
-    text frame, before and after; the consumer taking it (the Client's I/O thread's
-    transport ``recv``; the bare loop's ``recv``); and, for the Client, the end of the
-    session's ``process`` (the result's future is set). The hooks cost time of their own,
-    alike for both loops: compare the figures with each other, not with the round trip's.
+    text frame, before and after; the consumer taking it (the Client's transport ``take``,
+    by the caller waiting in ``call()``; the bare loop's ``recv``); and, for the Client,
+    the end of the session's ``process`` after that (the result's future is set). The
+    hooks cost time of their own, alike for both loops: compare the figures with each
+    other, not with the round trip's.
     """
     from ddp._session import Session
     from ddp.sync._connection import DirectConnection
