@@ -37,8 +37,9 @@ from bench_client import _method_frame, _serve, pct
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as sync_connect
 
-_cpu: list[float] = []
-"""CPU seconds per round trip of each loop run (this process, all its threads)."""
+_cpu: list[tuple[float, float]] = []
+"""CPU seconds per round trip of each loop run: this process (all its threads), and the
+calling thread alone."""
 
 # -- the two loops --------------------------------------------------------------------------
 
@@ -47,7 +48,7 @@ def bare_rtt(url: str, n: int, probe: Callable[[], Callable[[], Any]]) -> list[A
     """Sequential round trips of websockets' blocking client (what ``probe`` makes of each)."""
     samples = []
     with sync_connect(url, max_size=None, compression=None) as ws:
-        cpu = time.process_time()
+        cpu = time.process_time(), time.thread_time()
         for i in range(n):
             done = probe()
             ws.send(_method_frame(i))
@@ -55,7 +56,7 @@ def bare_rtt(url: str, n: int, probe: Callable[[], Callable[[], Any]]) -> list[A
                 pass
             samples.append(done())
             json.loads(ws.recv())  # the "updated" that follows
-        _cpu.append((time.process_time() - cpu) / n)
+        _cpu.append(((time.process_time() - cpu[0]) / n, (time.thread_time() - cpu[1]) / n))
     return samples
 
 
@@ -65,12 +66,12 @@ def client_rtt(url: str, n: int, probe: Callable[[], Callable[[], Any]]) -> list
 
     samples = []
     with ddp.Client(url, heartbeat_interval=0) as client:
-        cpu = time.process_time()
+        cpu = time.process_time(), time.thread_time()
         for i in range(n):
             done = probe()
             client.call("m", i)
             samples.append(done())
-        _cpu.append((time.process_time() - cpu) / n)
+        _cpu.append(((time.process_time() - cpu[0]) / n, (time.thread_time() - cpu[1]) / n))
     return samples
 
 
@@ -244,12 +245,12 @@ def _summarize(
 
 def measure_rtt(url: str, rounds: int, n: int) -> None:
     """Print the round trip's p50 and p99 per round, each against its own round's baseline,
-    and the CPU time this process spent per round trip (all its threads, connecting and
-    closing left out; the median of the five runs of each loop)."""
+    and the CPU time spent per round trip by this process (all its threads) and by the
+    calling thread alone (connecting and closing left out; medians of the five runs)."""
     for _ in range(rounds):
         bare: list[float] = []
         mine: list[float] = []
-        cpu: tuple[list[float], list[float]] = ([], [])
+        cpu: tuple[list[tuple[float, float]], list[tuple[float, float]]] = ([], [])
         for _ in range(5):
             bare += bare_rtt(url, n // 5, elapsed)
             cpu[0].append(_cpu.pop())
@@ -257,12 +258,14 @@ def measure_rtt(url: str, rounds: int, n: int) -> None:
             cpu[1].append(_cpu.pop())
         p50 = pct(mine, 0.5) / pct(bare, 0.5)
         p99 = pct(mine, 0.99) / pct(bare, 0.99)
+        process = [statistics.median(c[0] for c in runs) * 1e6 for runs in cpu]
+        caller = [statistics.median(c[1] for c in runs) * 1e6 for runs in cpu]
         print(
             f"round trip p50 {pct(mine, 0.5) * 1e6:4.0f} vs {pct(bare, 0.5) * 1e6:4.0f} us"
             f"  ratio {p50:4.2f} (target <= 1.10 {'OK' if p50 <= 1.1 else 'MISS'})"
             f"  p99 {pct(mine, 0.99) * 1e6:4.0f} vs {pct(bare, 0.99) * 1e6:4.0f} us"
-            f"  ratio {p99:4.2f}  cpu/call {statistics.median(cpu[1]) * 1e6:4.0f}"
-            f" vs {statistics.median(cpu[0]) * 1e6:4.0f} us"
+            f"  ratio {p99:4.2f}\n  cpu per call: process {process[1]:4.0f} vs"
+            f" {process[0]:4.0f} us, calling thread {caller[1]:4.0f} vs {caller[0]:4.0f} us"
         )
 
 
