@@ -92,6 +92,9 @@ class DirectConnection(ClientConnection):
         # (and so _resume()) before this method would otherwise have returned.
         self._texts: deque[str] = deque()
         self._ready = threading.Event()  # set when a message arrives or the socket closes
+        # Whom an arriving message wakes: ``_ready`` (the client's I/O thread), or the event
+        # of a caller receiving its own result (see set_consumer).
+        self._consumer = self._ready
         self._ended = False  # the reader thread is done: what is queued is all there is
         self._messages = TextMessages()
         self._failed = False  # failed for invalid UTF-8: nothing more is trusted
@@ -133,6 +136,27 @@ class DirectConnection(ClientConnection):
             self._resume()
         return text
 
+    def take(self, limit: int) -> tuple[list[str], bool]:
+        """Take up to ``limit`` queued text messages, in order, without waiting; return
+        them and whether none is left queued. One consumer at a time, as for
+        :meth:`next_text`.
+
+        Raises:
+            websockets.exceptions.ConnectionClosed: The connection is closed and every
+                message received before that has been taken.
+        """
+        texts = self._texts
+        n = len(texts)
+        if not n:
+            if self._ended:
+                raise self._close_exc()
+            return [], True
+        popleft = texts.popleft
+        taken = [popleft() for _ in range(n if n < limit else limit)]
+        if self._paused and len(texts) <= LOW_WATER:
+            self._resume()
+        return taken, not texts
+
     def process_event(self, event: Event) -> None:
         """Handle one event of the websocket protocol (websockets' reader thread calls this)."""
         if self.response is None or type(event) is not Frame or event.opcode not in DATA_OPCODES:
@@ -160,8 +184,41 @@ class DirectConnection(ClientConnection):
         texts.append(text)
         if len(texts) >= HIGH_WATER and not self._paused:
             self._pause()
-        if not self._ready.is_set():
-            self._ready.set()
+        # Read after the append: a consumer switched meanwhile sees the message queued.
+        consumer = self._consumer
+        if not consumer.is_set():
+            consumer.set()
+
+    def set_consumer(self, event: threading.Event | None) -> None:
+        """Have arriving messages wake ``event`` rather than :meth:`next_text`'s waiter.
+
+        ``None`` gives them back to :meth:`next_text`'s waiter, which is woken at once if
+        messages are queued meanwhile (or the connection ended). Whoever is the consumer
+        must be the only one to take messages (the caller serialises that).
+        """
+        consumer = self._ready if event is None else event
+        self._consumer = consumer
+        # Checked after the switch: a message queued before it woke the old consumer only.
+        if self._texts or self._ended:
+            consumer.set()
+
+    def wait(self, event: threading.Event | None, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds until a message is queued for ``event``'s
+        owner (``None``: :meth:`next_text`'s waiter), or the connection ended; return
+        whether that happened. An ``event`` given is cleared by its owner before it last
+        checked whatever else may set it (so that no setting is lost); ``None``'s is
+        cleared here. Takes nothing off the queue: :meth:`next_text` with ``0``
+        does. While another consumer is set, only a :meth:`set_consumer` back to this one,
+        the end of the connection (once) or the timeout ends the wait."""
+        if event is None:
+            ready = self._ready
+            ready.clear()
+        else:
+            ready = event  # cleared by its owner (see above)
+        # Re-check after clearing: a message queued before the clear set nothing.
+        if self._consumer is ready and (self._texts or self._ended):
+            return True
+        return ready.wait(timeout)
 
     def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Run the closing handshake; messages still queued or arriving are dropped.
@@ -198,6 +255,7 @@ class DirectConnection(ClientConnection):
         self._ended = True
         self._resume()  # never leave the reader thread blocked on flow control
         self._ready.set()
+        self._consumer.set()
 
     def wake_after_abort(self) -> None:
         """After the socket was shut down: free a reader stopped by flow control (so it
@@ -205,6 +263,7 @@ class DirectConnection(ClientConnection):
         message. Takes no lock a blocked sender may hold."""
         self._resume()
         self._ready.set()
+        self._consumer.set()
 
     def _close_exc(self) -> ConnectionClosed:
         # What recv() raises: the protocol's ConnectionClosed (a Sans-I/O attribute since

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from collections.abc import Sequence
 
 from websockets.exceptions import ConnectionClosed
@@ -53,7 +54,7 @@ class WebsocketsTransport:
         framing: Raw DDP or SockJS.
     """
 
-    __slots__ = ("_aborted", "_framing", "_meter", "_next_text", "_ws")
+    __slots__ = ("_aborted", "_direct", "_framing", "_meter", "_next_text", "_ws")
 
     def __init__(self, ws: ClientConnection, meter: FrameMeter, framing: Framing) -> None:
         self._ws = ws
@@ -61,6 +62,32 @@ class WebsocketsTransport:
         self._framing = framing
         self._next_text = text_reader(ws)
         self._aborted: str | None = None
+        self._direct = ws if isinstance(ws, DirectConnection) else None
+
+    @property
+    def handoff(self) -> bool:
+        """Whether :meth:`wait` and :meth:`set_consumer` work: the connection is a
+        :class:`~ddp.sync._connection.DirectConnection`, so another thread than the
+        client's I/O thread may take the messages for a while (a caller waiting for its
+        own result, without a hop through the I/O thread)."""
+        return self._direct is not None
+
+    def wait(self, consumer: threading.Event | None, timeout: float | None) -> bool:
+        """Wait until a message is queued for ``consumer`` (``None``: the I/O thread) or
+        the connection ended; False after ``timeout`` seconds. Only when :attr:`handoff`.
+        A ``consumer`` event is cleared by its owner first (see
+        :meth:`DirectConnection.wait <ddp.sync._connection.DirectConnection.wait>`).
+
+        ``recv(0)`` then takes the message (the caller makes sure one thread at a time does).
+        """
+        assert self._direct is not None
+        return self._direct.wait(consumer, timeout)
+
+    def set_consumer(self, consumer: threading.Event | None) -> None:
+        """Have arriving messages wake ``consumer`` (``None``: the I/O thread again, woken
+        at once if messages are queued). Only when :attr:`handoff`."""
+        assert self._direct is not None
+        self._direct.set_consumer(consumer)
 
     def recv(self, timeout: float | None) -> Sequence[str]:
         """Return the DDP texts of the next message (see the interface)."""
@@ -76,6 +103,31 @@ class WebsocketsTransport:
         if not self._framing.sockjs:
             return (frame,)
         return self._framing.decode(frame)
+
+    def take(self, limit: int) -> tuple[Sequence[str], bool]:
+        """Return the DDP texts of up to ``limit`` queued messages without waiting, and
+        whether that emptied the queue; one call for a burst of them rather than one
+        ``recv(0)`` each. Only when :attr:`handoff`.
+
+        Raises:
+            TransportClosed: The connection ended and everything before was taken.
+        """
+        assert self._direct is not None
+        if self._aborted is not None:
+            raise TransportClosed(self._aborted)
+        try:
+            frames, dry = self._direct.take(limit)
+        except ConnectionClosed as exc:
+            if self._aborted is None and exc.rcvd is None:
+                self._meter.read_failed()
+            raise TransportClosed(self._aborted or _describe(exc)) from None
+        read = self._meter.read
+        for frame in frames:
+            read(frame)
+        if not self._framing.sockjs:
+            return frames, dry
+        decode = self._framing.decode
+        return [text for frame in frames for text in decode(frame)], dry
 
     def send(self, texts: Sequence[str]) -> None:
         """Write ``texts`` in order (SockJS: in one frame); block until written."""

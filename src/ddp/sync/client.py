@@ -12,7 +12,11 @@ A client runs threads of its own, all daemons, all ended by :meth:`Client.close`
 * the **writer thread** (:mod:`ddp.sync._outbox`) writes what the I/O thread produced.
 
 (``websockets.sync`` adds a reader thread per connection; it only fills a queue that the I/O
-thread drains.)
+thread drains.) A thread blocked in :meth:`Client.call` drains that queue itself while it
+waits, in the I/O thread's place (one such thread at a time; see ``_receive_for``): its
+result then reaches it straight from the reader thread, one thread hop rather than two.
+Messages are only ever taken off the queue under the lock, by whichever thread receives, so
+they are applied in order either way; the I/O thread keeps the timers meanwhile.
 
 All client state, the session, is guarded by ONE lock, ``Client._lock``. Whoever holds it
 may drive the session, and must then *pump*: take the core's output into the outbox (in the
@@ -58,6 +62,7 @@ from ddp.sync._dispatcher import Dispatcher
 from ddp.sync._feeds import SyncFeed
 from ddp.sync._outbox import Outbox
 from ddp.sync._streams import Stream
+from ddp.sync._transport import WebsocketsTransport
 from ddp.sync._transport import dial as websockets_dial
 
 __all__ = ["Client"]
@@ -120,6 +125,10 @@ class Client(ClientBase):
         self._wake = threading.Event()
         self._io_thread = threading.Thread(target=self._io_main, name=f"ddp-io-{n}", daemon=True)
         self._dialing = False
+        # The caller thread receiving in the I/O thread's place, by the event that wakes
+        # it (see _receive_for); None: the I/O thread receives.
+        self._receiver: threading.Event | None = None
+        self._wakers = threading.local()  # each thread's event for that
 
     # -- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> Client:
@@ -209,11 +218,17 @@ class Client(ClientBase):
         return self._await_call(self.go(method, *args, wait=wait, no_retry=no_retry), timeout)
 
     def _await_call(self, pending: MethodCall, timeout: float | None) -> Any:
+        left = self._receive_for(pending._result, timeout)
         try:
-            return pending.result(timeout)
+            return pending.result(left)
         except DDPTimeoutError:
+            outcome = pending._result.done()  # a timeout the server's answer carried
             pending.cancel()
-            raise
+            if outcome or left == timeout:
+                raise
+            raise DDPTimeoutError(
+                f"method {pending.method!r} timed out after {timeout} s"
+            ) from None
 
     def go(self, method: str, *args: Any, wait: bool = False, no_retry: bool = False) -> MethodCall:
         return self._go(method, args, wait=wait, no_retry=no_retry)
@@ -505,6 +520,8 @@ class Client(ClientBase):
 
     def _receive_loop(self, transport: SyncTransport) -> str:
         """Receive until the transport closes; return why it closed."""
+        if isinstance(transport, WebsocketsTransport) and transport.handoff:
+            return self._receive_loop_handoff(transport)
         proto = self._session.proto
         lock = self._lock
         recv = transport.recv
@@ -548,6 +565,120 @@ class Client(ClientBase):
         except Exception as exc:  # a bug in a layer below; reconnect rather than die
             logger.exception("error while processing DDP messages; reconnecting")
             return f"internal error: {exc!r}"
+
+    def _receive_loop_handoff(self, transport: WebsocketsTransport) -> str:
+        """:meth:`_receive_loop` on a transport that lets a caller receive its own result
+        (:meth:`_receive_for`): messages are taken off the transport only under the lock,
+        by the I/O thread when no caller is receiving, so they are handled in order
+        whichever thread takes them."""
+        proto = self._session.proto
+        lock = self._lock
+        wait = transport.wait
+        monotonic = time.monotonic
+        outbox = self._outbox
+        try:
+            while True:
+                with lock:
+                    if self._close_reason is not None:
+                        return self._close_reason
+                    deadline = proto.next_deadline()
+                timeout = _MAX_WAIT if deadline is None else deadline - monotonic()
+                if timeout <= 0 or not wait(None, min(timeout, _MAX_WAIT)):
+                    self._run_timers()
+                    continue
+                with lock:
+                    if self._receiver is not None:
+                        continue  # a caller receives meanwhile; it hands back when done
+                    self._apply_queued(transport)
+                if outbox:
+                    outbox.kick()
+        except TransportClosed as exc:
+            return exc.reason
+        except Exception as exc:  # a bug in a layer below; reconnect rather than die
+            logger.exception("error while processing DDP messages; reconnecting")
+            return f"internal error: {exc!r}"
+
+    def _apply_queued(self, transport: WebsocketsTransport) -> None:
+        """Under the lock: apply what is queued on ``transport``, up to a burst, then pump.
+
+        Data goes to the store only when the queue has run dry, so that a burst is applied
+        as one batch (what follows a full burst comes with the next one).
+        """
+        proto = self._session.proto
+        receive_text = proto.receive_text
+        now = time.monotonic()
+        texts, dry = transport.take(_BURST)
+        for text in texts:
+            receive_text(text, now)
+        if dry:
+            proto.flush_data()
+        self._pump()
+
+    def _receive_for(self, result: Future[Any], timeout: float | None) -> float | None:
+        """Receive in the I/O thread's place until ``result`` is settled; return what is
+        left of ``timeout``.
+
+        A caller that waits for its call's result takes the messages itself, as they
+        arrive, so the result reaches it in one thread hop (websockets' reader thread to
+        the caller), as with websockets' own blocking client, instead of two (through the
+        I/O thread); once its result is settled, it applies what is already queued (the
+        call's ``updated`` comes in the same read) and hands the rest back to the I/O
+        thread. One caller at a time does this, on a transport that
+        allows it (:attr:`WebsocketsTransport.handoff`); any other returns at once and
+        waits on its future. The I/O thread keeps running the timers meanwhile.
+        Messages are handled under the lock exactly as the I/O thread handles them
+        (callbacks are queued for the dispatcher thread, writes left to the writer
+        thread), so nothing changes but which thread does it.
+        """
+        transport = self._transport
+        if result.done() or not isinstance(transport, WebsocketsTransport):
+            return timeout
+        if not transport.handoff:
+            return timeout
+        waker: threading.Event | None = getattr(self._wakers, "event", None)
+        if waker is None:
+            waker = self._wakers.event = threading.Event()
+        lock = self._lock
+        with lock:
+            if self._receiver is not None or self._transport is not transport:
+                return timeout
+            if self._close_reason is not None or self._state != _RUNNING:
+                return timeout
+            self._receiver = waker
+            transport.set_consumer(waker)
+        monotonic = time.monotonic
+        deadline = None if timeout is None else monotonic() + timeout
+        # The result may also be settled without a message: cancel() from another thread,
+        # close(), a permanent failure. That wakes the caller too.
+        result.add_done_callback(lambda _: waker.set())
+        try:
+            while True:
+                waker.clear()  # before the check: a setting after it is not lost
+                if result.done():
+                    break
+                left = None if deadline is None else deadline - monotonic()
+                if (left is not None and left <= 0) or not transport.wait(waker, left):
+                    break
+                with lock:
+                    if self._transport is not transport or self._close_reason is not None:
+                        break
+                    # Everything queued, as the I/O thread would take it: the messages
+                    # that came with the result (its ``updated``) are applied now rather
+                    # than after a wake-up of the I/O thread, which costs more.
+                    self._apply_queued(transport)
+                if self._outbox:
+                    self._outbox.kick()
+        except TransportClosed:
+            pass  # the I/O thread sees the end too, once handed back
+        except Exception as exc:  # a bug in a layer below: as in the I/O thread
+            logger.exception("error while processing DDP messages; reconnecting")
+            with lock:
+                self._close_transport(f"internal error: {exc!r}", False)
+        finally:
+            with lock:
+                self._receiver = None
+                transport.set_consumer(None)
+        return None if deadline is None else max(0.0, deadline - monotonic())
 
     def _run_timers(self) -> None:
         with self._lock:
