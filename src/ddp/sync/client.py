@@ -548,15 +548,17 @@ class Client(ClientBase):
                     for text in messages:
                         receive_text(text, now)
                     # Take what is already queued without blocking; flush to the store
-                    # only when the queue runs dry, so a burst is applied as one batch.
+                    # when the queue runs dry, so a burst is applied as one batch, and after
+                    # _BURST messages in any case: the next recv may block, and the data
+                    # already taken must not wait for whatever comes next.
                     for _ in range(_BURST):
                         try:
                             messages = recv(0)
                         except TimeoutError:
-                            proto.flush_data()
                             break
                         for text in messages:
                             receive_text(text, now)
+                    proto.flush_data()
                     self._pump()
                 if outbox:
                     outbox.kick()
