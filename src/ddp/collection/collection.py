@@ -56,10 +56,10 @@ def adopt_wire_fields(fields: dict[str, Any], canonical: dict[str, str]) -> Any:
     """Decode a data message's ``fields`` as parsed from JSON into a stored document's form.
 
     One walk does what EJSON decoding and :func:`_adopt` would do in two: typed values
-    decoded, arrays frozen, keys canonical. The result is a new dict (``fields`` is left
-    as it was), born untracked by the garbage collector when its values are atomic (see
-    :func:`~ddp.collection.values.decode_frozen`). ``fields`` that are themselves the wire
-    form of a typed value decode to it (a ``datetime`` for ``{"$date": ...}``: no document).
+    decoded, arrays frozen, keys canonical. ``fields`` is the caller's to give away: it is
+    changed in place and becomes the document (building a new dict costs more than the
+    collector's walks it would spare). ``fields`` that are themselves the wire form of a
+    typed value decode to it (a ``datetime`` for ``{"$date": ...}``: no document).
 
     Raises:
         EJSONError: A malformed typed value.
@@ -71,21 +71,38 @@ def adopt_wire_fields(fields: dict[str, Any], canonical: dict[str, str]) -> Any:
         if typed is not ejson.NOT_TYPED:
             return _adopt(typed, canonical) if type(typed) is dict else typed
     setdefault = canonical.setdefault
-    doc: dict[str, Any] = {}
     for key, value in fields.items():
+        if setdefault(key, key) is not key:
+            # Not orjson's shared key strings: build the document with canonical ones.
+            return _adopt(
+                {
+                    k: decode_frozen(v, 2) if type(v) in _CONTAINERS else v
+                    for k, v in fields.items()
+                },
+                canonical,
+            )
         cls = type(value)
         if cls is dict:
             if len(value) == 1 and "$date" in value:  # inline: most documents carry one
-                value = _decode_date(value["$date"])
+                fields[key] = _decode_date(value["$date"])
             else:
-                value = decode_frozen(value, 2)
+                fields[key] = decode_frozen(value, 2)
         elif cls is list:
-            value = decode_frozen(value, 2)
-        doc[setdefault(key, key)] = value
-    return doc
+            fields[key] = _freeze_array(value)  # same key: the dict's size does not change
+    return fields
+
+
+def _freeze_array(value: list[Any]) -> tuple[Any, ...]:
+    """A top-level array of a document, decoded and frozen."""
+    for item in value:
+        if type(item) is dict or type(item) is list:
+            frozen: tuple[Any, ...] = decode_frozen(value, 2)
+            return frozen
+    return tuple(value)  # an array of scalars, the usual one: frozen in C
 
 
 _decode_date = ejson.decode_date
+_CONTAINERS = frozenset({dict, list})
 
 
 def _adopt(fields: dict[str, Any], canonical: dict[str, str]) -> dict[str, Any]:
