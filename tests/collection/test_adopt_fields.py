@@ -198,3 +198,18 @@ def test_stream_events_through_the_core_get_lists() -> None:
     core.flush_data()
     assert seen == [("e", [{"at": EPOCH}, [1, 2]])]
     assert type(seen[0][1]) is list and type(seen[0][1][1]) is list
+
+
+@pytest.mark.parametrize(
+    "ms", [*BOUNDS, 2**31 * 1000, -1, -1500.5, 1500.5, 253402300799999, -62135596800000]
+)
+def test_dates_adopted_exactly(ms: float) -> None:
+    adopted = CollectionRegistry().adopt_fields({"at": {"$date": ms}, "n": 1})
+    assert adopted["at"] == EPOCH + timedelta(milliseconds=int(ms))
+    assert adopted["at"].tzinfo is UTC
+
+
+@pytest.mark.parametrize("ms", [True, "1", None, 10**20, -(10**20)])
+def test_bad_dates_refused_when_adopted(ms: Any) -> None:
+    with pytest.raises(EJSONError):
+        CollectionRegistry().adopt_fields({"at": {"$date": ms}, "n": 1})

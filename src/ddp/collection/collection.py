@@ -26,6 +26,7 @@ from __future__ import annotations
 import heapq
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,7 @@ def _parse_id(wire_id: str) -> Any:
     return id_parse(wire_id)
 
 
-def adopt_wire_fields(fields: dict[str, Any], canonical: dict[str, str]) -> Any:
+def adopt_wire_fields(canonical: dict[str, str], fields: dict[str, Any]) -> Any:
     """Decode a data message's ``fields`` as parsed from JSON into a stored document's form.
 
     One walk does what EJSON decoding and :func:`_adopt` would do in two: typed values
@@ -84,7 +85,14 @@ def adopt_wire_fields(fields: dict[str, Any], canonical: dict[str, str]) -> Any:
         cls = type(value)
         if cls is dict:
             if len(value) == 1 and "$date" in value:  # inline: most documents carry one
-                fields[key] = _decode_date(value["$date"])
+                ms = value["$date"]
+                # ejson.decode_date's fast path, without its call (and below 2038, where
+                # every platform's time_t reaches); anything else takes the full one.
+                fields[key] = (
+                    _fromtimestamp(ms / 1000, UTC)
+                    if type(ms) is int and 0 <= ms < _FAST_DATE_LIMIT
+                    else _decode_date(ms)
+                )
             else:
                 fields[key] = decode_frozen(value, 2)
         elif cls is list:
@@ -102,6 +110,8 @@ def _freeze_array(value: list[Any]) -> tuple[Any, ...]:
 
 
 _decode_date = ejson.decode_date
+_fromtimestamp = datetime.fromtimestamp
+_FAST_DATE_LIMIT = 2**31 * 1000  # ms; exact below 2**32 s (see ejson.decode_date)
 _CONTAINERS = frozenset({dict, list})
 
 
@@ -327,7 +337,12 @@ class Collection:
         before = self._before
         if before is not None and wire_id not in before:
             before[wire_id] = None
-        doc["_id"] = _parse_id(wire_id)
+        # _parse_id inlined: most ids are plain strings that stay as they are.
+        doc["_id"] = (
+            wire_id
+            if len(wire_id) != 24 and wire_id and wire_id[0] not in "-~"
+            else id_parse(wire_id)
+        )
         docs[wire_id] = doc
         if self._order is not None:
             self._order.append(wire_id)

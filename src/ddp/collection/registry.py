@@ -24,6 +24,7 @@ handed to error listeners as a :class:`~ddp.exceptions.ProtocolError`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import deque
@@ -108,6 +109,8 @@ class CollectionRegistry:
         self._bad_messages = 0
         # Canonical field-name strings, shared by every collection (see collection._adopt).
         self._keys: dict[str, str] = {}
+        # A C-level partial: one Python call per frame on the ingest path.
+        self._adopt_fields = functools.partial(adopt_wire_fields, self._keys)
 
     @property
     def bad_messages(self) -> int:
@@ -372,22 +375,21 @@ class CollectionRegistry:
         """Forget every document (observers hear the removals, as one batch)."""
         self.apply_batch((), reset=True)
 
-    def adopt_fields(self, fields: dict[str, Any]) -> Any:
-        """EJSON-decode a data message's ``fields``, as parsed from JSON, into the store's form.
+    @property
+    def adopt_fields(self) -> Callable[[dict[str, Any]], Any]:
+        """``adopt_fields(fields)``: EJSON-decode a data message's ``fields`` into the store's form.
 
-        The protocol core calls this for each ``added``, ``changed`` and ``addedBefore``
+        The protocol core calls it for each ``added``, ``changed`` and ``addedBefore``
         message as it parses it (see :func:`ddp.messages.parse_message`), then hands the
         messages to :meth:`apply_adopted_batch`: the one walk over the fields that decodes
         dates and other typed values also freezes arrays and shares key strings, so the
-        store has nothing left to walk. Thread-safe; it reads nothing of the store.
+        store has nothing left to walk. Thread-safe: it reads no document, only the shared
+        table of field-name strings.
 
-        Args:
-            fields: The ``fields`` object as parsed (plain JSON values), no longer used by
-                the caller.
-
-        Returns:
-            A new dict for the message's ``fields`` (or, for ``fields`` that are the wire form
-            of a typed value, that value, which the core then refuses as not an object).
+        The function takes ``fields``, the object as parsed (plain JSON values), which the
+        caller gives away, and returns the message's new ``fields`` (or, for ``fields``
+        that are the wire form of a typed value, that value, which the core then refuses
+        as not an object).
 
         Raises:
             EJSONError: A malformed typed value.
@@ -395,7 +397,7 @@ class CollectionRegistry:
                 :data:`~ddp.collection.values.MAX_DEPTH` (a DDP frame within
                 :data:`ddp.ejson.MAX_DEPTH` never does).
         """
-        return adopt_wire_fields(fields, self._keys)
+        return self._adopt_fields
 
     def apply_adopted_batch(self, messages: Sequence[dict[str, Any]], reset: bool) -> None:
         """:meth:`apply_batch` for messages whose ``fields`` came from :meth:`adopt_fields`.
