@@ -3,7 +3,9 @@
 Used by the client core and by the server alike. This is the hot path, so a frame without a
 ``$`` costs one ``orjson.loads``, one substring test and one type check; only frames that hold
 a ``$`` have their three EJSON fields walked (as Meteor's ``parseDDP``; ``error`` and
-``details`` stay plain JSON).
+``details`` stay plain JSON). The client core passes its store's ``adopt_fields``, which
+decodes the ``fields`` of data messages in the walk that turns them into stored documents,
+so that ingest walks each document once.
 
 A frame may nest arrays and objects at most :data:`ddp.ejson.MAX_DEPTH` (128) levels deep,
 the frame's own object being level 1, both ways: a deeper frame received is refused with

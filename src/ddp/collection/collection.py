@@ -5,7 +5,9 @@ id string to the document dict itself. An ``added`` message's ``fields`` dict is
 the stored document (the protocol core hands it over), with ``_id`` added and field names
 interned so that every document shares its key strings, and arrays stored *frozen* as tuples
 (``values.freeze_value``: lets the garbage collector untrack the documents; every read path
-treats a tuple as an array and copies hand out lists). Ordered collections (``addedBefore``
+treats a tuple as an array and copies hand out lists). Fields from the wire are adopted as
+the core parses them (:func:`adopt_wire_fields`): EJSON decoding, freezing and interning
+are one walk. Ordered collections (``addedBefore``
 / ``movedBefore``, which Meteor servers never send but DDP allows) also keep an order list.
 
 Writes come only from :class:`~ddp.collection.registry.CollectionRegistry.apply_batch`,
