@@ -13,6 +13,11 @@ Run: ``.venv/bin/python benchmarks/bench_scaling.py [--quick]``. Figures:
   last line how many stored documents it still has to walk.
   "baseline" is a plain dict of the messages' fields filled the same way: what the
   machine's memory costs per document at that size, whatever the store does.
+* ``wire ingest N``: the client's own path for the same documents sent as DDP frames
+  (every one with a ``{"$date": ...}``): ``parse_message`` with the store's
+  ``adopt_fields`` (EJSON decoded in the walk that adopts the fields), then
+  ``apply_adopted_batch``, in batches of 1,000, against ``json.loads`` of the same frames
+  ("bare"); the ratio to the figure at the smallest size says whether it stays linear.
 * ``observe ordered``: one ``changed`` that moves a document, with an ordered ``observe``
   (``added_at``/``changed_at``/``moved_to``) on a sorted query over 100k documents.
 * ``sorted limit``: one ``changed`` of a window member's sort key that keeps it inside a
@@ -27,12 +32,14 @@ from __future__ import annotations
 
 import datetime
 import gc
+import json
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from ddp.collection import CollectionRegistry
+from ddp.messages import parse_message
 
 BATCH = 1000
 REPEAT = 3
@@ -133,6 +140,65 @@ def bench_ingest(sizes: list[int]) -> None:
     print(f"documents still tracked by the GC after a collection: {tracked_share(registry):.0%}")
 
 
+def frame(i: int, n: int) -> str:
+    """``message(i, n)`` as the server writes it: one ``added`` frame, its date a ``$date``."""
+    done = "true" if i % 3 == 0 else "false"
+    tags = '["a","b"]' if i % 2 else '["c"]'
+    return (
+        f'{{"msg":"added","collection":"items","id":"item{i:07d}","fields":{{'
+        f'"name":"name {i * 7919 % n:07d}","qty":{i % 100},"done":{done},'
+        f'"at":{{"$date":{1_704_067_200_000 + i * 1000}}},"tags":{tags},'
+        f'"owner":{{"id":"u{i % 50}","role":"member"}}}}}}'
+    )
+
+
+def timed_wire_ingest(n: int, mode: str) -> float:
+    """CPU time of parsing and storing n frames, each batch of frames built just before.
+
+    ``mode``: ``"bare"`` (``json.loads`` only), ``"two walks"`` (``parse_message`` decodes,
+    then ``apply_batch`` freezes) or ``"adopted"`` (the client's path: one walk).
+    """
+    registry = CollectionRegistry()
+    adopt = registry.adopt_fields
+    total = 0.0
+    clock = time.process_time
+    loads = json.loads
+    for first in range(0, n, BATCH):
+        texts = [frame(i, n) for i in range(first, min(first + BATCH, n))]
+        start = clock()
+        if mode == "bare":
+            for text in texts:
+                loads(text)
+        elif mode == "two walks":
+            registry.apply_batch([parse_message(text) for text in texts], False)
+        else:
+            registry.apply_adopted_batch([parse_message(text, adopt) for text in texts], False)
+        total += clock() - start
+    return total
+
+
+def best_wire_ingest(n: int, mode: str) -> float:
+    times = []
+    for _ in range(REPEAT):
+        gc.collect()
+        times.append(timed_wire_ingest(n, mode))
+    return min(times) / n
+
+
+def bench_wire_ingest(sizes: list[int]) -> None:
+    first = 0.0
+    for n in sizes:
+        ours = best_wire_ingest(n, "adopted")
+        two = best_wire_ingest(n, "two walks")
+        bare = best_wire_ingest(n, "bare")
+        first = first or ours
+        print(
+            f"wire ingest {n:>9,}: {ours * 1e6:5.2f} us/doc = {ours / first:4.2f} x the figure at "
+            f"{sizes[0]:,}; ratio to json.loads {bare / ours:4.2f} "
+            f"(decoding and adopting in two walks: {bare / two:4.2f})"
+        )
+
+
 def _change_cost(registry: CollectionRegistry, make: Callable[[int], dict[str, Any]]) -> float:
     """Best per-change time of 200 single-message batches."""
     rounds = []
@@ -185,7 +251,9 @@ def bench_observers(n: int) -> None:
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    bench_ingest([10_000, 100_000] if quick else [10_000, 100_000, 1_000_000])
+    sizes = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000]
+    bench_ingest(sizes)
+    bench_wire_ingest(sizes)
     bench_observers(100_000)
 
 

@@ -71,11 +71,14 @@ from ddp.exceptions import EJSONError
 
 __all__ = [
     "MAX_DEPTH",
+    "NOT_TYPED",
     "CustomType",
     "ObjectId",
     "OpaqueCustomType",
     "Regex",
     "clone",
+    "decode_date",
+    "decode_typed",
     "dumps",
     "equals",
     "exceeds_max_depth",
@@ -93,6 +96,8 @@ T = TypeVar("T")
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS: Final = timedelta(milliseconds=1)
+_FAST_MS_LIMIT: Final = 2**32 * 1000  # dates before 2106 decode through fromtimestamp
+_fromtimestamp: Final = datetime.fromtimestamp
 _ORJSON_OPTS: Final = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _HEX24: Final = re.compile(r"[0-9a-f]{24}")
 
@@ -368,7 +373,14 @@ def _date_to_ms(value: datetime) -> int:
     return (value - _EPOCH) // _ONE_MS
 
 
-def _date_from_ms(ms: Any) -> datetime:
+def decode_date(ms: Any) -> datetime:
+    """Decode the number of a ``{"$date": ms}``: an aware UTC ``datetime``, exact to the ms.
+
+    A float is truncated toward zero, as JavaScript's ``TimeClip``.
+
+    Raises:
+        EJSONError: ``ms`` is not a finite number, or lies outside the years 1 to 9999.
+    """
     if type(ms) is not int:  # the usual case skips these checks
         if isinstance(ms, bool) or not isinstance(ms, int | float):
             raise EJSONError(f"a $date must be a number of milliseconds, got {ms!r}")
@@ -376,12 +388,24 @@ def _date_from_ms(ms: Any) -> datetime:
             if not math.isfinite(ms):
                 raise EJSONError(f"a $date must be finite, got {ms!r}")
             ms = int(ms)  # JavaScript's TimeClip truncates toward zero
+    if 0 <= ms < _FAST_MS_LIMIT:
+        # Below 2**32 seconds a float's error on ms / 1000 stays under 0.25 us, so rounding
+        # to microseconds (as fromtimestamp does) gives the exact millisecond, in half the
+        # time of the timedelta sum. Negative times take the exact path: some platforms'
+        # gmtime refuses them.
+        try:
+            return _fromtimestamp(ms / 1000, UTC)
+        except (OverflowError, OSError, ValueError):  # a platform with a 32-bit time_t
+            pass
     try:
         # Positional (days, seconds, microseconds, milliseconds): exact for ints, and
         # about twice as fast as the keyword form.
         return _EPOCH + timedelta(0, 0, 0, ms)
     except OverflowError:
         raise EJSONError(f"$date {ms} is outside the years 1 to 9999") from None
+
+
+_date_from_ms: Final = decode_date
 
 
 def _binary_to_json(value: bytes | bytearray | memoryview) -> dict[str, Any]:
@@ -624,7 +648,40 @@ def _dec_list(seq: list[Any]) -> list[Any]:
     return seq if out is None else out
 
 
-_NOT_TYPED: Final = object()
+class _NotTyped:
+    """The type of :data:`NOT_TYPED`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_TYPED"
+
+
+_NOT_TYPED: Final[Any] = _NotTyped()
+
+NOT_TYPED: Final[Any] = _NOT_TYPED
+"""What :func:`decode_typed` returns for an object that is not the wire form of a typed value."""
+
+
+def decode_typed(obj: dict[str, Any]) -> Any:
+    """Decode ``obj`` if it is the wire form of an EJSON typed value, else return ``NOT_TYPED``.
+
+    For code that walks parsed JSON itself (the collection store decodes a document in the
+    walk that stores it): an object with one or two keys, all starting with ``$``, is tried
+    against Meteor's converters in their order (``$date``, ``$InfNaN``, ``$binary``,
+    ``$escape``, ``$regexp``/``$flags``, ``$type``/``$value``). Any other object, and a
+    candidate no converter claims, gives :data:`NOT_TYPED`: the caller decodes its values.
+    An ``$escape``'s contents come back decoded (arrays as lists).
+
+    Raises:
+        EJSONError: a malformed typed value (e.g. ``{"$date": "x"}``, bad base64).
+    """
+    if not 0 < len(obj) <= 2:
+        return _NOT_TYPED
+    try:
+        return _dec_typed(obj)
+    except RecursionError:
+        raise EJSONError("value is nested too deeply") from None
 
 
 def _dec_typed(obj: dict[str, Any]) -> Any:

@@ -3,7 +3,9 @@
 Used by the client core and by the server alike. This is the hot path, so a frame without a
 ``$`` costs one ``orjson.loads``, one substring test and one type check; only frames that hold
 a ``$`` have their three EJSON fields walked (as Meteor's ``parseDDP``; ``error`` and
-``details`` stay plain JSON).
+``details`` stay plain JSON). The client core passes its store's ``adopt_fields``, which
+decodes the ``fields`` of data messages in the walk that turns them into stored documents,
+so that ingest walks each document once.
 
 A frame may nest arrays and objects at most :data:`ddp.ejson.MAX_DEPTH` (128) levels deep,
 the frame's own object being level 1, both ways: a deeper frame received is refused with
@@ -14,6 +16,7 @@ this for any ordinary frame; only a frame with more than 128 of them is scanned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import orjson
@@ -29,11 +32,19 @@ EJSON_FIELDS: Final = ("fields", "params", "result")
 _SHALLOW_LENGTH: Final = 2 * ejson.MAX_DEPTH + 1  # a deeper text needs more characters
 
 
-def parse_message(text: str | bytes) -> dict[str, Any]:
+def parse_message(
+    text: str | bytes, adopt_fields: Callable[[dict[str, Any]], Any] | None = None
+) -> dict[str, Any]:
     """Parse one DDP frame into a message dict, decoding EJSON where the protocol has it.
 
     Args:
         text: The frame's text (a binary frame's bytes are read as UTF-8).
+        adopt_fields: Decodes the ``fields`` object of an ``added``, ``changed`` or
+            ``addedBefore`` message in place of :func:`ddp.ejson.from_parsed_json`, with the
+            same result but in the form its store keeps (as
+            :meth:`ddp.collection.CollectionRegistry.adopt_fields` does); it raises
+            :class:`ddp.EJSONError` for a malformed value. Called for every such message
+            whose ``fields`` is an object, ``$`` or not.
 
     Returns:
         The message, a dict as parsed (its EJSON fields replaced by decoded values).
@@ -51,14 +62,29 @@ def parse_message(text: str | bytes) -> dict[str, Any]:
     # The length test first spares the call for short frames, which cannot be that deep.
     if len(text) > _SHALLOW_LENGTH and ejson.exceeds_max_depth(text):
         raise ProtocolError(f"DDP frame nested deeper than {ejson.MAX_DEPTH} levels")
+    fields: tuple[str, ...] = EJSON_FIELDS
+    kind = msg.get("msg")
+    if adopt_fields is not None and type(kind) is str and kind in _ADOPTED_KINDS:
+        value = msg.get("fields")
+        if type(value) is dict:
+            try:
+                msg["fields"] = adopt_fields(value)
+            except EJSONError as exc:
+                raise ProtocolError(f"malformed EJSON in DDP 'fields': {exc}") from exc
+            fields = _NOT_FIELDS
     if "$" in text if isinstance(text, str) else b"$" in text:
         try:
-            for field in EJSON_FIELDS:
+            for field in fields:
                 if field in msg:
                     msg[field] = ejson.from_parsed_json(msg[field])
         except EJSONError as exc:
             raise ProtocolError(f"malformed EJSON in DDP {field!r}: {exc}") from exc
     return msg
+
+
+_ADOPTED_KINDS: Final = frozenset(("added", "changed", "addedBefore"))
+
+_NOT_FIELDS: Final = ("params", "result")
 
 
 def encode_message(msg: dict[str, Any]) -> str:

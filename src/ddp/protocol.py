@@ -234,6 +234,10 @@ class DataStore(Protocol):
     ``removed``, ``addedBefore``, ``movedBefore``; ``fields`` already EJSON-decoded; ``id`` the
     wire id string). ``reset=True`` means: first forget every document of every collection,
     then apply ``messages``; the whole call is one transaction for observers.
+
+    A store that also has ``adopt_fields(fields)`` and ``apply_adopted_batch(messages,
+    reset)`` decodes ``fields`` itself: the core passes ``adopt_fields`` to
+    :func:`ddp.messages.parse_message` and hands the batches to ``apply_adopted_batch``.
     """
 
     def apply_batch(self, messages: Sequence[dict[str, Any]], reset: bool) -> None:
@@ -314,6 +318,11 @@ class ClientProtocol:
 
         # -- configuration
         self._store = store
+        # A store that decodes ``fields`` in the walk that stores them (see DataStore).
+        adopt = getattr(store, "adopt_fields", None)
+        self._adopt_fields: Callable[[dict[str, Any]], Any] | None = (
+            adopt if callable(adopt) and hasattr(store, "apply_adopted_batch") else None
+        )
         self._versions: tuple[str, ...] = tuple(versions)
         self._heartbeat_interval = float(heartbeat_interval or 0.0)
         self._heartbeat_timeout = float(heartbeat_timeout)
@@ -507,7 +516,7 @@ class ClientProtocol:
             return
         self._last_inbound = now  # any inbound frame also answers our heartbeat
         try:
-            msg = parse_message(text)
+            msg = parse_message(text, self._adopt_fields)
         except (DDPError, ValueError) as exc:
             self._violation(str(exc), text)
             return
@@ -1133,10 +1142,14 @@ class ClientProtocol:
         self._apply(batch, reset=False)
 
     def _apply(self, batch: list[dict[str, Any]], reset: bool) -> None:
-        if self._store is None:
+        store = self._store
+        if store is None:
             return
         try:
-            self._store.apply_batch(batch, reset)
+            if self._adopt_fields is not None:
+                store.apply_adopted_batch(batch, reset)  # type: ignore[attr-defined]
+            else:
+                store.apply_batch(batch, reset)
         except Exception:
             # A broken store must not leave the protocol state half-updated.
             _log.exception("the data store failed to apply a batch of %d messages", len(batch))

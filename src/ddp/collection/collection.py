@@ -5,7 +5,9 @@ id string to the document dict itself. An ``added`` message's ``fields`` dict is
 the stored document (the protocol core hands it over), with ``_id`` added and field names
 interned so that every document shares its key strings, and arrays stored *frozen* as tuples
 (``values.freeze_value``: lets the garbage collector untrack the documents; every read path
-treats a tuple as an array and copies hand out lists). Ordered collections (``addedBefore``
+treats a tuple as an array and copies hand out lists). Fields from the wire are adopted as
+the core parses them (:func:`adopt_wire_fields`): EJSON decoding, freezing and interning
+are one walk. Ordered collections (``addedBefore``
 / ``movedBefore``, which Meteor servers never send but DDP allows) also keep an order list.
 
 Writes come only from :class:`~ddp.collection.registry.CollectionRegistry.apply_batch`,
@@ -26,12 +28,14 @@ from __future__ import annotations
 import heapq
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from ddp import ejson
 from ddp.collection.cursor import Cursor
 from ddp.collection.sorter import plain_sort_values
-from ddp.collection.values import freeze_value
+from ddp.collection.values import decode_frozen, freeze_value
 from ddp.exceptions import InvalidStateError
 from ddp.mongo_id import id_parse, id_stringify
 
@@ -49,6 +53,68 @@ def _parse_id(wire_id: str) -> Any:
     if len(wire_id) != 24 and wire_id and wire_id[0] not in "-~":
         return wire_id
     return id_parse(wire_id)
+
+
+def adopt_wire_fields(canonical: dict[str, str], fields: dict[str, Any]) -> Any:
+    """Decode a data message's ``fields`` as parsed from JSON into a stored document's form.
+
+    One walk does what EJSON decoding and :func:`_adopt` would do in two: typed values
+    decoded, arrays frozen, keys canonical. ``fields`` is the caller's to give away: it is
+    changed in place and becomes the document (building a new dict costs more than the
+    collector's walks it would spare). ``fields`` that are themselves the wire form of a
+    typed value decode to it (a ``datetime`` for ``{"$date": ...}``: no document).
+
+    Raises:
+        EJSONError: A malformed typed value.
+        DocumentDepthError: A value nests deeper than the store's limit.
+    """
+    size = len(fields)
+    if size <= 2 and size:
+        typed = ejson.decode_typed(fields)
+        if typed is not ejson.NOT_TYPED:
+            return _adopt(typed, canonical) if type(typed) is dict else typed
+    setdefault = canonical.setdefault
+    for key, value in fields.items():
+        if setdefault(key, key) is not key:
+            # Not orjson's shared key strings: build the document with canonical ones.
+            return _adopt(
+                {
+                    k: decode_frozen(v, 2) if type(v) in _CONTAINERS else v
+                    for k, v in fields.items()
+                },
+                canonical,
+            )
+        cls = type(value)
+        if cls is dict:
+            if len(value) == 1 and "$date" in value:  # inline: most documents carry one
+                ms = value["$date"]
+                # ejson.decode_date's fast path, without its call (and below 2038, where
+                # every platform's time_t reaches); anything else takes the full one.
+                fields[key] = (
+                    _fromtimestamp(ms / 1000, UTC)
+                    if type(ms) is int and 0 <= ms < _FAST_DATE_LIMIT
+                    else _decode_date(ms)
+                )
+            else:
+                fields[key] = decode_frozen(value, 2)
+        elif cls is list:
+            fields[key] = _freeze_array(value)  # same key: the dict's size does not change
+    return fields
+
+
+def _freeze_array(value: list[Any]) -> tuple[Any, ...]:
+    """A top-level array of a document, decoded and frozen."""
+    for item in value:
+        if type(item) is dict or type(item) is list:
+            frozen: tuple[Any, ...] = decode_frozen(value, 2)
+            return frozen
+    return tuple(value)  # an array of scalars, the usual one: frozen in C
+
+
+_decode_date = ejson.decode_date
+_fromtimestamp = datetime.fromtimestamp
+_FAST_DATE_LIMIT = 2**31 * 1000  # ms; exact below 2**32 s (see ejson.decode_date)
+_CONTAINERS = frozenset({dict, list})
 
 
 def _adopt(fields: dict[str, Any], canonical: dict[str, str]) -> dict[str, Any]:
@@ -91,7 +157,7 @@ class Collection:
         self._before: dict[str, dict[str, Any] | None] | None = None
         self._order_changed = False
         self._was_reset = False
-        self._keys: dict[str, str] = {}  # canonical field-name strings (see _adopt)
+        self._keys: dict[str, str] = registry._keys  # canonical field names (see _adopt)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -256,31 +322,52 @@ class Collection:
         if before is not None and wire_id not in before:
             before[wire_id] = None if doc is None else doc.copy()
 
-    def _added(self, wire_id: str, fields: dict[str, Any] | None) -> None:
-        doc = self._docs.get(wire_id)
+    def _added(self, wire_id: str, fields: dict[str, Any] | None, adopted: bool = False) -> None:
+        # ``adopted``: ``fields`` is already in the store's form (see adopt_wire_fields).
+        docs = self._docs
+        doc = docs.get(wire_id)
         if doc is not None:
-            self._merge(wire_id, doc, fields, None)
+            self._merge(wire_id, doc, fields, None, adopted)
             return
-        self._insert(wire_id, fields)
+        # Adopt first: a refused document (too deep) must leave no trace.
+        if fields is None:
+            doc = {}
+        elif adopted:
+            doc = fields
+        else:
+            doc = _adopt(fields, self._keys)
+        before = self._before
+        if before is not None and wire_id not in before:
+            before[wire_id] = None
+        # _parse_id inlined: most ids are plain strings that stay as they are.
+        doc["_id"] = (
+            wire_id
+            if len(wire_id) != 24 and wire_id and wire_id[0] not in "-~"
+            else id_parse(wire_id)
+        )
+        docs[wire_id] = doc
         if self._order is not None:
             self._order.append(wire_id)
 
-    def _insert(self, wire_id: str, fields: dict[str, Any] | None) -> None:
-        # Adopt first: a refused document (too deep) must leave no trace.
-        doc = {} if fields is None else _adopt(fields, self._keys)
+    def _insert(self, wire_id: str, fields: dict[str, Any] | None, adopted: bool) -> None:
+        doc = {} if fields is None else fields if adopted else _adopt(fields, self._keys)
         if self._before is not None and wire_id not in self._before:
             self._before[wire_id] = None
         doc["_id"] = _parse_id(wire_id)
         self._docs[wire_id] = doc
 
     def _changed(
-        self, wire_id: str, fields: dict[str, Any] | None, cleared: list[str] | None
+        self,
+        wire_id: str,
+        fields: dict[str, Any] | None,
+        cleared: list[str] | None,
+        adopted: bool = False,
     ) -> None:
         doc = self._docs.get(wire_id)
         if doc is None:
-            self._added(wire_id, fields)
+            self._added(wire_id, fields, adopted)
             return
-        self._merge(wire_id, doc, fields, cleared)
+        self._merge(wire_id, doc, fields, cleared, adopted)
 
     def _merge(
         self,
@@ -288,6 +375,7 @@ class Collection:
         doc: dict[str, Any],
         fields: dict[str, Any] | None,
         cleared: list[str] | None,
+        adopted: bool = False,
     ) -> None:
         updates: list[tuple[str, Any]] = []
         if fields:
@@ -296,7 +384,7 @@ class Collection:
             for key, value in fields.items():
                 if key != "_id":
                     cls = type(value)
-                    if cls is list or cls is dict:
+                    if not adopted and (cls is list or cls is dict):
                         value = freeze_value(value, 2)
                     updates.append((key, value))
         if cleared is not None and (
@@ -337,14 +425,18 @@ class Collection:
             order.append(wire_id)
 
     def _added_before(
-        self, wire_id: str, fields: dict[str, Any] | None, before_id: str | None
+        self,
+        wire_id: str,
+        fields: dict[str, Any] | None,
+        before_id: str | None,
+        adopted: bool = False,
     ) -> None:
         order = self._ensure_order()
         if wire_id in self._docs:
-            self._merge(wire_id, self._docs[wire_id], fields, None)
+            self._merge(wire_id, self._docs[wire_id], fields, None, adopted)
             self._moved_before(wire_id, before_id)
             return
-        self._insert(wire_id, fields)
+        self._insert(wire_id, fields, adopted)
         self._place(order, wire_id, before_id)
         self._order_changed = True
 

@@ -24,6 +24,7 @@ handed to error listeners as a :class:`~ddp.exceptions.ProtocolError`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import deque
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ddp.collection.changes import ChangeWatcher, CollectionChange
-from ddp.collection.collection import Collection, _parse_id
+from ddp.collection.collection import Collection, _parse_id, adopt_wire_fields
 from ddp.collection.updates import DataUpdate, Route, StreamCallback, Tap, UpdateListener
 from ddp.collection.values import clone_value, exceeds_depth
 from ddp.exceptions import EJSONError, ProtocolError
@@ -106,6 +107,10 @@ class CollectionRegistry:
         self.feeds: Callable[[str, str, int | None], Any] | None = None
         self._error_taps: tuple[Tap, ...] = ()
         self._bad_messages = 0
+        # Canonical field-name strings, shared by every collection (see collection._adopt).
+        self._keys: dict[str, str] = {}
+        # A C-level partial: one Python call per frame on the ingest path.
+        self._adopt_fields = functools.partial(adopt_wire_fields, self._keys)
 
     @property
     def bad_messages(self) -> int:
@@ -370,6 +375,37 @@ class CollectionRegistry:
         """Forget every document (observers hear the removals, as one batch)."""
         self.apply_batch((), reset=True)
 
+    @property
+    def adopt_fields(self) -> Callable[[dict[str, Any]], Any]:
+        """``adopt_fields(fields)``: EJSON-decode a data message's ``fields`` into the store's form.
+
+        The protocol core calls it for each ``added``, ``changed`` and ``addedBefore``
+        message as it parses it (see :func:`ddp.messages.parse_message`), then hands the
+        messages to :meth:`apply_adopted_batch`: the one walk over the fields that decodes
+        dates and other typed values also freezes arrays and shares key strings, so the
+        store has nothing left to walk. Thread-safe: it reads no document, only the shared
+        table of field-name strings.
+
+        The function takes ``fields``, the object as parsed (plain JSON values), which the
+        caller gives away, and returns the message's new ``fields`` (or, for ``fields``
+        that are the wire form of a typed value, that value, which the core then refuses
+        as not an object).
+
+        Raises:
+            EJSONError: A malformed typed value.
+            DocumentDepthError: A value nests deeper than
+                :data:`~ddp.collection.values.MAX_DEPTH` (a DDP frame within
+                :data:`ddp.ejson.MAX_DEPTH` never does).
+        """
+        return self._adopt_fields
+
+    def apply_adopted_batch(self, messages: Sequence[dict[str, Any]], reset: bool) -> None:
+        """:meth:`apply_batch` for messages whose ``fields`` came from :meth:`adopt_fields`.
+
+        The store takes those dicts as they are (their values are not walked again).
+        """
+        self._apply_batch(messages, reset, True)
+
     def apply_batch(self, messages: Sequence[dict[str, Any]], reset: bool) -> None:
         """Apply DDP data messages as one transaction (the core's ``DataStore`` interface).
 
@@ -388,6 +424,9 @@ class CollectionRegistry:
                 store's own: the caller must not touch them afterwards.
             reset: First forget every document of every collection (after a reconnect).
         """
+        self._apply_batch(messages, reset, False)
+
+    def _apply_batch(self, messages: Sequence[dict[str, Any]], reset: bool, adopted: bool) -> None:
         with self._lock:
             touched: dict[str, Collection] = {}
             if reset:
@@ -396,7 +435,7 @@ class CollectionRegistry:
                     if collection._observers:
                         touched[name] = collection
             if self._hooked:
-                self._apply_hooked(messages, reset, touched)
+                self._apply_hooked(messages, reset, touched, adopted)
             else:
                 # The hot path of ingest: ``_apply`` inlined (a call per message shows).
                 collections = self._collections
@@ -409,13 +448,13 @@ class CollectionRegistry:
                         if type(wire_id) is not str:
                             raise TypeError("id must be a string")
                         if kind == "added":
-                            collection._added(wire_id, message.get("fields"))
+                            collection._added(wire_id, message.get("fields"), adopted)
                         elif kind == "changed":
                             collection._changed(
-                                wire_id, message.get("fields"), message.get("cleared")
+                                wire_id, message.get("fields"), message.get("cleared"), adopted
                             )
                         else:
-                            _apply(collection, message)
+                            _apply(collection, message, adopted)
                     except _BAD_MESSAGE as exc:
                         self._refuse(message, exc)
                         continue
@@ -431,7 +470,11 @@ class CollectionRegistry:
         self._deliver()
 
     def _apply_hooked(
-        self, messages: Sequence[dict[str, Any]], reset: bool, touched: dict[str, Collection]
+        self,
+        messages: Sequence[dict[str, Any]],
+        reset: bool,
+        touched: dict[str, Collection],
+        adopted: bool,
     ) -> None:
         """``apply_batch``'s loop while update listeners or streams exist (under the lock)."""
         collections, routes, global_taps = self._collections, self._routes, self._global_taps
@@ -441,12 +484,12 @@ class CollectionRegistry:
                 name = message["collection"]
                 route = routes.get(name) if type(name) is str else None
                 if route is not None and route.stream:
-                    event = _stream_event(message)
+                    event = _stream_event(message, adopted)
                     if event is not None:
                         events.append((route.stream, event))
                 else:
                     collection = collections.get(name) or self.get(name)
-                    _apply(collection, message)
+                    _apply(collection, message, adopted)
                     if collection._observers:
                         touched[name] = collection
                 taps = global_taps if route is None else route.taps
@@ -504,27 +547,27 @@ class CollectionRegistry:
                 self._delivering.release()
 
 
-def _apply(collection: Collection, message: dict[str, Any]) -> None:
+def _apply(collection: Collection, message: dict[str, Any], adopted: bool) -> None:
     """Apply one data message to its collection (under the lock); raises if it is bad."""
     kind = message["msg"]
     wire_id = message["id"]
     if type(wire_id) is not str:
         raise TypeError("id must be a string")
     if kind == "added":
-        collection._added(wire_id, message.get("fields"))
+        collection._added(wire_id, message.get("fields"), adopted)
     elif kind == "changed":
-        collection._changed(wire_id, message.get("fields"), message.get("cleared"))
+        collection._changed(wire_id, message.get("fields"), message.get("cleared"), adopted)
     elif kind == "removed":
         collection._removed(wire_id)
     elif kind == "addedBefore":
-        collection._added_before(wire_id, message.get("fields"), message.get("before"))
+        collection._added_before(wire_id, message.get("fields"), message.get("before"), adopted)
     elif kind == "movedBefore":
         collection._moved_before(wire_id, message.get("before"))
     else:
         raise ValueError(f"not a data message: {_short(kind)}")
 
 
-def _stream_event(message: dict[str, Any]) -> tuple[Any, list[Any]] | None:
+def _stream_event(message: dict[str, Any], adopted: bool) -> tuple[Any, list[Any]] | None:
     """The ``(event_name, args)`` of a stream's message, ``None`` if it is no event."""
     kind = message["msg"]
     if type(message["id"]) is not str:
@@ -536,11 +579,15 @@ def _stream_event(message: dict[str, Any]) -> tuple[Any, list[Any]] | None:
     fields = message.get("fields")
     if type(fields) is not dict:
         raise TypeError("a stream event needs fields")
-    args = fields.get("args")
-    if type(args) is not list:
+    args: Any = fields.get("args")
+    if type(args) is not (tuple if adopted else list):
         raise TypeError("a stream event's args must be a list")
     if exceeds_depth(fields):
         raise ProtocolError("a stream event nests too deeply")
+    if adopted:
+        # Adopted fields (see CollectionRegistry.adopt_fields) hold arrays frozen: the
+        # callback gets lists, as from any other source.
+        args = clone_value(args)
     return fields.get("eventName"), args
 
 

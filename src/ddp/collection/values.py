@@ -29,6 +29,7 @@ __all__ = [
     "TYPE_ALIASES",
     "DocumentDepthError",
     "clone_value",
+    "decode_frozen",
     "exceeds_depth",
     "freeze_value",
     "mongo_equal",
@@ -327,6 +328,59 @@ def freeze_value(value: Any, depth: int = 1) -> Any:
                     copy[k] = frozen
         return value if copy is None else copy
     return value
+
+
+def decode_frozen(value: Any, depth: int = 1) -> Any:
+    """EJSON-decode a value as parsed from JSON straight into the store's form, in one walk.
+
+    The result is what ``freeze_value(ejson.from_json_value(value), depth)`` gives: typed
+    values decoded (by :mod:`ddp.ejson`'s rules, exactly), every array a tuple. Its dicts
+    and tuples are new (``value`` is left as it was), so a dict holding only atomic values
+    is born untracked by CPython's cyclic garbage collector, which then never walks it (a
+    dict a JSON parser made is tracked until a full collection).
+
+    Args:
+        value: A JSON value as parsed (dicts, lists, scalars), nothing decoded yet.
+        depth: The nesting level of ``value`` itself (see :func:`freeze_value`).
+
+    Returns:
+        The decoded, frozen value.
+
+    Raises:
+        EJSONError: A malformed typed value (``{"$date": "x"}``, bad base64, ...).
+        DocumentDepthError: A container inside ``value`` sits deeper than :data:`MAX_DEPTH`.
+    """
+    cls = type(value)
+    if cls is dict:
+        size = len(value)
+        if size <= 2 and size:
+            if size == 1 and "$date" in value:  # the typed value most documents carry
+                return _decode_date(value["$date"])
+            typed = ejson.decode_typed(value)
+            if typed is not ejson.NOT_TYPED:
+                # Depth counts decoded values: a typed value is a scalar, an $escape a dict.
+                return freeze_value(typed, depth) if type(typed) is dict else typed
+        if depth > MAX_DEPTH:
+            raise DocumentDepthError(f"a document nests deeper than {MAX_DEPTH} levels")
+        inner = depth + 1
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out[k] = decode_frozen(v, inner) if type(v) in _CONTAINERS else v
+        return out
+    if cls is list:
+        if depth > MAX_DEPTH:
+            raise DocumentDepthError(f"a document nests deeper than {MAX_DEPTH} levels")
+        for item in value:
+            if type(item) in _CONTAINERS:
+                break
+        else:
+            return tuple(value)  # the common case: an array of scalars, copied in C
+        inner = depth + 1
+        return tuple([decode_frozen(v, inner) if type(v) in _CONTAINERS else v for v in value])
+    return value
+
+
+_decode_date: Final = ejson.decode_date
 
 
 def exceeds_depth(value: Any, limit: int = MAX_DEPTH) -> bool:
