@@ -181,13 +181,12 @@ class Session:
         method: str,
         params: tuple[Any, ...],
         make: Callable[[str], C],
-        *,
         wait: bool = False,
         no_retry: bool = False,
         hook: LoginHook | None = None,
     ) -> C:
         """Start a method call; ``make(method_id)`` builds the driver's handle for it."""
-        if not isinstance(method, str) or not method:
+        if (type(method) is not str and not isinstance(method, str)) or not method:
             raise TypeError("a method name must be a non-empty string")
         if self.closed or self.failure is not None:
             self.check_open()
@@ -385,6 +384,7 @@ class Session:
         return events
 
     def _on_method_result(self, event: MethodResult) -> None:
+        # The hot path of every call: settles the future inline (what settle() does).
         call = self.calls.get(event.method_id)
         if call is None:
             logger.debug("result for a forgotten method %s ignored", event.method_id)
@@ -399,7 +399,12 @@ class Session:
                 value, error = None, exc
         if event.error is None:
             self.stats.record_rtt(self.now() - call._sent_at)
-        call._set_result(value, error)
+        future = call._result
+        if not future.done():
+            if error is None:
+                future.set_result(value)
+            else:
+                settle(future, value, error)
         if call._visible.done():
             del self.calls[event.method_id]
 
@@ -407,7 +412,12 @@ class Session:
         call = self.calls.get(event.method_id)
         if call is None:
             return
-        call._set_visible(event.error)
+        future = call._visible
+        if not future.done():
+            if event.error is None:
+                future.set_result(None)
+            else:
+                settle(future, None, event.error)
         if call._result.done():
             del self.calls[event.method_id]
 

@@ -50,6 +50,7 @@ except ImportError:  # websockets 15.0 kept it in websockets.uri
     from websockets.uri import get_proxy  # type: ignore[attr-defined,no-redef]
 
 from ddp._transport import Deliver, DialSpec, FrameMeter, Framing, TransportClosed
+from ddp.stats import text_size
 
 __all__ = ["PicowsTransport", "dial"]
 
@@ -172,23 +173,21 @@ class PicowsTransport(WSListener):
         self._done = False  # failed, or closing: no more received text is delivered
         self._reason: str | None = None  # why we ended it (abort, SockJS close, bad frame)
         self._ended: asyncio.Future[None] = self._loop.create_future()
-        self._armed = False  # a _tick is scheduled: later sends in this iteration are corked
+        # A frame went out since the last read (or the last _tick): the next send in the same
+        # loop iteration corks the socket until the iteration ends.
+        self._sent = False
         self._corked = False
         self._cork: Callable[[bool], None] | None = None
         self._stats = meter.stats
         # ``deliver`` while nothing stands in the way of handing a whole text frame straight
-        # to it (no SockJS, no tracing, no fragment in progress, nothing held back, not
-        # ended): the per-frame fast path. None otherwise.
+        # to it, or to the texts held back (no SockJS, no tracing, no fragment in progress,
+        # not ended): the per-frame fast path. None otherwise.
         self._direct: Deliver | None = None
 
     def _refresh(self) -> None:
         """Recompute :attr:`_direct` after a change of state."""
         fast = not (
-            self._framing.sockjs
-            or self._meter.trace
-            or self._partial is not None
-            or self._deferred is not None
-            or self._done
+            self._framing.sockjs or self._meter.trace or self._partial is not None or self._done
         )
         self._direct = self._deliver if fast else None
 
@@ -204,9 +203,10 @@ class PicowsTransport(WSListener):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         """picows: one frame arrived (called from the read, frame by frame)."""
+        self._sent = False  # the sends this read causes: the first one goes out at once
         direct = self._direct
         if direct is not None and frame.msg_type is _TEXT and frame.fin:
-            # The fast path: a whole text message, straight to the driver.
+            # The fast path: a whole text message, straight to the driver (or held back).
             size = frame.payload_size
             if size <= self._max_size:
                 try:
@@ -216,7 +216,10 @@ class PicowsTransport(WSListener):
                 stats = self._stats
                 stats.read_bytes += size
                 stats.read_frames += 1
-                if direct(text) and not frame.last_in_buffer:
+                deferred = self._deferred
+                if deferred is not None:
+                    deferred.append(text)
+                elif direct(text) and not frame.last_in_buffer:
                     self._hold_back()
                 return
         self._on_frame(transport, frame)
@@ -347,7 +350,6 @@ class PicowsTransport(WSListener):
     def _hold_back(self) -> None:
         # Let the woken task run before the rest of this read (see the module docstring).
         self._deferred = []
-        self._direct = None
         self._loop.call_soon(self._deliver_deferred)
 
     def _deliver_deferred(self) -> None:
@@ -359,7 +361,6 @@ class PicowsTransport(WSListener):
         assert deliver is not None  # only deferred after a delivery
         for text in deferred:
             deliver(text)
-        self._refresh()
 
     def deliver_to(self, deliver: Deliver) -> None:
         """Pass every received text to ``deliver``, those kept so far first (see the
@@ -398,7 +399,7 @@ class PicowsTransport(WSListener):
     def send(self, texts: Sequence[str]) -> None:
         """Write ``texts`` now, in order (the event loop queues what the socket cannot take).
 
-        The first send of a loop iteration goes out at once; the sends after it in the same
+        The first send after a read goes out at once; the sends after it in the same loop
         iteration (a read that woke 500 callers) are corked and leave together at its end.
         """
         frames = self._framing.encode(texts) if self._framing.sockjs else texts
@@ -408,21 +409,29 @@ class PicowsTransport(WSListener):
         if ws is None or self._reason is not None or ws.is_close_frame_sent or ws.is_disconnected:
             self._meter.write_failed()  # ended, or ending (aborted, failed): dropped
             return
-        if self._armed:
-            if not self._corked and self._cork is not None:
-                self._cork(True)
-                self._corked = True
-        else:
-            self._armed = True
+        if not self._sent:
+            # No callback for the common case (one send per read: a round trip).
+            self._sent = True
+        elif not self._corked and self._cork is not None:
+            self._cork(True)
+            self._corked = True
             self._loop.call_soon(self._tick)
         send = ws.send
+        meter = self._meter
+        if meter.trace:
+            for frame in frames:
+                send(_TEXT, frame)
+            meter.wrote(frames)
+            return
+        stats = self._stats
         for frame in frames:
             send(_TEXT, frame)
-        self._meter.wrote(frames)
+            stats.write_bytes += len(frame) if frame.isascii() else text_size(frame)
+        stats.write_frames += len(frames)
 
     def _tick(self) -> None:
-        # The end of a loop iteration that sent: what was corked since its first send leaves.
-        self._armed = False
+        # The end of a loop iteration that corked: what was held since then leaves together.
+        self._sent = False
         if self._corked:
             self._corked = False
             assert self._cork is not None
