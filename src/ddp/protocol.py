@@ -228,6 +228,7 @@ _NO_EVENTS: tuple[Event, ...] = ()
 # Parameters this short cannot nest deeper than MAX_DEPTH once in the frame (which adds
 # one level): the template only counts brackets of longer ones.
 _SHALLOW_PARAMS = 2 * (MAX_DEPTH - 1)
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _DISCONNECT_FRAME = encode_message({"msg": "disconnect"})
 _ALREADY_CONNECTED = "Already connected"  # Meteor's `error` reason for a repeated `connect`
 RESUME_BARRIER = "ddp-client/resume-barrier"
@@ -623,6 +624,11 @@ class ClientProtocol:
         self._methods.confirm()
         return out
 
+    def has_work(self) -> bool:
+        """Whether :meth:`flush_data` or :meth:`data_to_send` has anything to do: data
+        messages buffered for the store, or texts to write (a cheap test for drivers)."""
+        return bool(self._pending or self._outbox)
+
     def has_events(self) -> bool:
         """Whether :meth:`events_received` has events to return (a cheap test for drivers)."""
         return bool(self._events)
@@ -914,7 +920,7 @@ class ClientProtocol:
 
     def _on_result(self, msg: dict[str, Any], text: str) -> None:
         method_id = msg.get("id")
-        method = self._methods.get(method_id) if type(method_id) is str else None
+        method = self._methods.by_id.get(method_id) if type(method_id) is str else None
         if method is None or not (method.sent or method.transmitted):
             if type(method_id) is str and method_id in self._methods.cancelled:
                 self._methods.cancelled.discard(method_id)
@@ -931,7 +937,7 @@ class ClientProtocol:
             error = MethodError.from_wire(msg["error"])
             self._events.append(MethodResult(method.id, error=error))
         else:
-            self._events.append(MethodResult(method.id, result=msg.get("result")))
+            self._events.append(MethodResult(method_id, msg.get("result")))
         if method.updated:
             self._data_visible(method)
 
@@ -983,8 +989,9 @@ class ClientProtocol:
         self._events.append(SubscriptionStopped(sub_id, stop_error))
 
     def _apply_updated(self, method_ids: list[str]) -> None:
+        by_id = self._methods.by_id
         for method_id in method_ids:
-            method = self._methods.get(method_id)
+            method = by_id.get(method_id)
             if method is None or method.updated or not (method.sent or method.transmitted):
                 continue  # a cancelled call, a raw send, or a repeat
             method.updated = True
@@ -1316,6 +1323,22 @@ def _method_frame(method_id: str, method: str, params: Sequence[Any]) -> str | N
     cls = type(params)
     if cls is not tuple and cls is not list:
         return None
+    try:
+        # orjson alone writes the plain JSON types as EJSON would; it refuses the others
+        # (dates, bytes...), which try_fast_dumps' hook then converts.
+        raw = orjson.dumps(params, option=_PASSTHROUGH)
+    except orjson.JSONEncodeError:
+        body = try_fast_dumps(params)
+        if body is None:
+            return None
+    else:
+        # A "$ may need escaping (or be one of our own types' keys) and a null may be a NaN
+        # orjson wrote: the general path decides, as try_fast_dumps would.
+        if b'"$' in raw or b"null" in raw:
+            return None
+        body = raw.decode()
+    if len(body) > _SHALLOW_PARAMS and exceeds_max_depth(body, MAX_DEPTH - 1):
+        return None  # the general path refuses it with its own error
     name = _method_names.get(method)
     if name is None:
         try:
@@ -1324,9 +1347,6 @@ def _method_frame(method_id: str, method: str, params: Sequence[Any]) -> str | N
             return None
         if len(_method_names) < _NAMES_KEPT:
             _method_names[method] = name
-    body = try_fast_dumps(params if cls is list else list(params))
-    if body is None or (len(body) > _SHALLOW_PARAMS and exceeds_max_depth(body, MAX_DEPTH - 1)):
-        return None  # the general path writes it, or refuses it with its own error
     return _METHOD_TEMPLATE % (method_id, name, body)
 
 

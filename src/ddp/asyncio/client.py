@@ -52,7 +52,7 @@ from ddp.asyncio._feeds import AsyncFeed
 from ddp.asyncio._streams import Stream
 from ddp.auth import LoginResult
 from ddp.collection import CollectionChange, DataUpdate
-from ddp.events import Event, Status
+from ddp.events import Event, MethodDataVisible, MethodResult, Status
 from ddp.exceptions import DDPTimeoutError, InvalidStateError
 from ddp.stats import ClientStats
 
@@ -61,6 +61,9 @@ __all__ = ["DEFAULT_EVENT_QUEUE", "AsyncClient", "EventStream"]
 logger = logging.getLogger("ddp.client")
 
 _running_loop = asyncio._get_running_loop  # None outside a running loop (no exception)
+
+# A call's milestones move no deadline of the core: the timer stays as it is.
+_CALL_EVENTS = frozenset((MethodResult, MethodDataVisible))
 
 
 def _live_refs(streams: weakref.WeakSet[Any]) -> set[Any]:
@@ -537,6 +540,7 @@ class AsyncClient(ClientBase):
         assert loop is not None
         receive_text = proto.receive_text
         events_received = proto.events_received
+        busy = proto.has_work
         handle = session.handle
         now = time.monotonic
         flush = self._flush
@@ -547,11 +551,14 @@ class AsyncClient(ClientBase):
             # tasks they woke run before it delivers the rest of the bytes already read.
             try:
                 receive_text(text, now())
-                # Data messages (the bulk) make no events and no output: only look further
-                # when there are events, and only as far as waking their waiters. The output
-                # (a pong, the next block of calls) and the timer are the flush's, which
-                # runs once the bytes read so far are all handled: once per read, not per
-                # text.
+                # Data messages (the bulk) make no events: only look further when there
+                # are events, and only as far as waking their waiters. The rest is the
+                # flush's, which runs once the bytes read so far are all handled (once per
+                # read, not per text): handing buffered data to the store, writing the
+                # output (a pong, the next block of calls) and re-arming the timer after a
+                # change of state. A round trip's `result` and `updated` need none of it,
+                # so they schedule nothing: a round trip costs no loop iteration more than
+                # waking its caller.
                 events = events_received()
                 if events:
                     handle(events)
@@ -559,8 +566,12 @@ class AsyncClient(ClientBase):
                         for stream in self._streams:
                             for event in events:
                                 stream._put(event)
-                    self._rearm = True
-                if not self._flush_scheduled:
+                    if not self._rearm:
+                        for event in events:
+                            if type(event) not in _CALL_EVENTS:
+                                self._rearm = True
+                                break
+                if not self._flush_scheduled and (self._rearm or busy()):
                     self._flush_scheduled = True
                     loop.call_soon(flush)
                 return bool(events)
