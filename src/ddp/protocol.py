@@ -937,7 +937,7 @@ class ClientProtocol:
             error = MethodError.from_wire(msg["error"])
             self._events.append(MethodResult(method.id, error=error))
         else:
-            self._events.append(MethodResult(method_id, msg.get("result")))
+            self._events.append(MethodResult(method.id, msg.get("result")))
         if method.updated:
             self._data_visible(method)
 
