@@ -27,7 +27,7 @@ from websockets.frames import CloseCode
 import ddp
 from ddp import AsyncClient
 from ddp._transport import DialSpec, FrameMeter
-from ddp.asyncio import _dial, _picows
+from ddp.asyncio import _dial
 from ddp.asyncio._picows import dial
 from ddp.events import ConnectionLost
 from ddp.server import Server
@@ -153,53 +153,6 @@ async def test_a_woken_task_runs_before_the_rest_of_the_read(
         await woken
     assert got.texts == ["result"]  # the rest of the read waits for the woken task
     assert await got.wait() == ["result", "after", "later"]  # then comes, in order
-    await transport.close()
-    await transport.wait_closed()
-
-
-async def test_texts_that_wake_tasks_are_handed_over_a_batch_per_loop_turn(
-    ws_server: Callable[[Handler], Awaitable[str]],
-) -> None:
-    # 200 results in one read, each waking a task: the first one alone (its task runs
-    # first), then WAKE_BATCH per loop iteration, so that the tasks each batch woke run
-    # before the next batch (a semaphore they release then never scans hundreds of waiters).
-    count = 200
-
-    async def handler(ws: ServerConnection) -> None:
-        assert await ws.recv() == "go"
-        ws.transport.write(b"".join(frame(TEXT, b"r%d" % i) for i in range(count)))
-        await ws.wait_closed()
-
-    transport = await dial(
-        spec(await ws_server(handler)), FrameMeter(StatsRecorder(time.monotonic))
-    )
-    loop = asyncio.get_running_loop()
-    turn = 0
-    ticking = True
-
-    def tick() -> None:  # counts the loop's iterations
-        nonlocal turn
-        turn += 1
-        if ticking:
-            loop.call_soon(tick)
-
-    turns: list[int] = []
-    got = Collector(count)
-
-    def deliver(text: str) -> bool:
-        got(text)
-        turns.append(turn)
-        return True
-
-    tick()
-    transport.deliver_to(deliver)
-    transport.send(["go"])
-    texts = await got.wait()
-    ticking = False
-    assert texts == [f"r{i}" for i in range(count)]
-    sizes = [turns.count(t) for t in sorted(set(turns))]
-    batch = _picows.WAKE_BATCH
-    assert sizes == [1, *[batch] * ((count - 1) // batch), (count - 1) % batch]
     await transport.close()
     await transport.wait_closed()
 
