@@ -60,8 +60,6 @@ __all__ = ["DEFAULT_EVENT_QUEUE", "AsyncClient", "EventStream"]
 
 logger = logging.getLogger("ddp.client")
 
-_running_loop = asyncio._get_running_loop  # None outside a running loop (no exception)
-
 # A call's milestones move no deadline of the core: the timer stays as it is.
 _CALL_EVENTS = frozenset((MethodResult, MethodDataVisible))
 
@@ -238,9 +236,12 @@ class AsyncClient(ClientBase):
         no_retry: bool = False,
         hook: LoginHook | None = None,
     ) -> MethodCall:
-        loop = self._loop
-        if loop is None or loop is not _running_loop():
-            loop = self._bind_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or loop is not self._loop:
+            loop = self._bind_loop()  # binds the first loop; a typed error otherwise
         session = self._session
         call = session.call(
             method,
