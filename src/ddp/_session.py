@@ -384,7 +384,6 @@ class Session:
         return events
 
     def _on_method_result(self, event: MethodResult) -> None:
-        # The hot path of every call: settles the future inline (what settle() does).
         call = self.calls.get(event.method_id)
         if call is None:
             logger.debug("result for a forgotten method %s ignored", event.method_id)
@@ -399,12 +398,7 @@ class Session:
                 value, error = None, exc
         if event.error is None:
             self.stats.record_rtt(self.now() - call._sent_at)
-        future = call._result
-        if not future.done():
-            if error is None:
-                future.set_result(value)
-            else:
-                settle(future, value, error)
+        call._set_result(value, error)
         if call._visible.done():
             del self.calls[event.method_id]
 
@@ -412,12 +406,7 @@ class Session:
         call = self.calls.get(event.method_id)
         if call is None:
             return
-        future = call._visible
-        if not future.done():
-            if event.error is None:
-                future.set_result(None)
-            else:
-                settle(future, None, event.error)
+        call._set_visible(event.error)
         if call._result.done():
             del self.calls[event.method_id]
 
