@@ -63,36 +63,41 @@ class MethodQueue:
     Attributes:
         held: While true, no call goes out (a new session's plan is being laid, or a
             resumed session waits for its barrier).
+        by_id: The calls by id (read only: :meth:`get` without a call, for the hot path).
         cancelled: Ids of calls cancelled after they were sent: their ``result`` is
             expected and ignored.
     """
 
-    __slots__ = ("_blocks", "_by_id", "_unconfirmed", "cancelled", "held")
+    __slots__ = ("_blocks", "_unconfirmed", "by_id", "cancelled", "held")
 
     def __init__(self) -> None:
         self._blocks: deque[Block] = deque()
-        self._by_id: dict[str, Method] = {}
+        self.by_id: dict[str, Method] = {}
         self._unconfirmed: list[Method] = []  # queued, not yet handed out by data_to_send
         self.cancelled: set[str] = set()
         self.held = False
 
     def __len__(self) -> int:
-        return len(self._by_id)
+        return len(self.by_id)
 
     def __iter__(self) -> Iterator[Method]:
         """The calls in the order they were made (a snapshot: safe to finish calls)."""
-        return iter(list(self._by_id.values()))
+        return iter(list(self.by_id.values()))
 
     def get(self, method_id: str) -> Method | None:
         """The call with ``method_id``, if it is still tracked."""
-        return self._by_id.get(method_id)
+        return self.by_id.get(method_id)
 
     def add(self, method_id: str, frame: str, wait: bool, no_retry: bool) -> Method:
         """Queue a call at the end (in the last block, or a block of its own)."""
         blocks = self._blocks
         if wait or not blocks or blocks[-1].wait:
             blocks.append(Block(wait))
-        return self._track(Method(method_id, frame, blocks[-1], no_retry, None))
+        block = blocks[-1]
+        method = Method(method_id, frame, block, no_retry, None)
+        block.methods[method_id] = method  # what _track does, inline: every call comes here
+        self.by_id[method_id] = method
+        return method
 
     def add_login_first(self, method_id: str, frame: str, token: str) -> Method:
         """Queue the core's resume login ahead of everything, as a wait block."""
@@ -102,7 +107,7 @@ class MethodQueue:
 
     def _track(self, method: Method) -> Method:
         method.block.methods[method.id] = method
-        self._by_id[method.id] = method
+        self.by_id[method.id] = method
         return method
 
     def on_the_wire(self, method: Method) -> bool:
@@ -140,14 +145,14 @@ class MethodQueue:
 
     def forget(self, method: Method) -> bool:
         """Stop tracking ``method``; return whether that emptied the block on the wire."""
-        self._by_id.pop(method.id, None)
+        self.by_id.pop(method.id, None)
         block = method.block
         block.methods.pop(method.id, None)
         return not block.methods and bool(self._blocks) and block is self._blocks[0]
 
     def transport_lost(self) -> None:
         """Nothing is on the wire any more."""
-        for method in self._by_id.values():
+        for method in self.by_id.values():
             method.sent = False
         self._unconfirmed.clear()
 
@@ -157,7 +162,7 @@ class MethodQueue:
 
     def clear(self) -> None:
         """Forget every call and block."""
-        self._by_id.clear()
+        self.by_id.clear()
         self._blocks.clear()
         self._unconfirmed.clear()
         self.cancelled.clear()

@@ -205,13 +205,12 @@ class Session:
         method: str,
         params: tuple[Any, ...],
         make: Callable[[str], C],
-        *,
         wait: bool = False,
         no_retry: bool = False,
         hook: LoginHook | None = None,
     ) -> C:
         """Start a method call; ``make(method_id)`` builds the driver's handle for it."""
-        if not isinstance(method, str) or not method:
+        if (type(method) is not str and not isinstance(method, str)) or not method:
             raise TypeError("a method name must be a non-empty string")
         if self.closed or self.failure is not None or not self.started:
             self.check_open()

@@ -162,6 +162,8 @@ import random as _random
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+import orjson
+
 from ddp._methods import Method, MethodQueue
 from ddp._phase import (
     DOOMED,
@@ -176,6 +178,7 @@ from ddp._phase import (
 from ddp._quiescence import Quiescence
 from ddp.auth import resume_login_params
 from ddp.backoff import Backoff
+from ddp.ejson import MAX_DEPTH, exceeds_max_depth, try_fast_dumps
 from ddp.events import (
     Connected,
     ConnectionLost,
@@ -220,6 +223,10 @@ _UNCOUNTED_KINDS = frozenset(("ping", "pong", "failed"))
 _FRAME_EXCERPT = 300
 _PRE1 = "pre1"
 _NO_EVENTS: tuple[Event, ...] = ()
+# Parameters this short cannot nest deeper than MAX_DEPTH once in the frame (which adds
+# one level): the template only counts brackets of longer ones.
+_SHALLOW_PARAMS = 2 * (MAX_DEPTH - 1)
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _DISCONNECT_FRAME = encode_message({"msg": "disconnect"})
 _ALREADY_CONNECTED = "Already connected"  # Meteor's `error` reason for a repeated `connect`
 RESUME_BARRIER = "ddp-client/resume-barrier"
@@ -624,6 +631,15 @@ class ClientProtocol:
         self._methods.confirm()
         return out
 
+    def has_work(self) -> bool:
+        """Whether :meth:`flush_data` or :meth:`data_to_send` has anything to do: data
+        messages buffered for the store, or texts to write (a cheap test for drivers)."""
+        return bool(self._pending or self._outbox)
+
+    def has_events(self) -> bool:
+        """Whether :meth:`events_received` has events to return (a cheap test for drivers)."""
+        return bool(self._events)
+
     def events_received(self) -> Sequence[Event]:
         """Return (and forget) the events produced since the last call, in order."""
         events = self._events
@@ -651,18 +667,22 @@ class ClientProtocol:
             TypeError: ``method`` is not a string or ``params`` is not a sequence.
             ddp.EJSONError: A parameter cannot be encoded.
         """
-        if not isinstance(method, str):
+        if type(method) is not str and not isinstance(method, str):
             raise TypeError(f"a method name must be a string, not {type(method).__name__}")
         method_id = self._method_ids.next()
-        msg: dict[str, Any] = {
-            "msg": "method",
-            "id": method_id,
-            "method": method,
-            "params": _param_list(params),
-        }
-        if random_seed is not None:
-            msg["randomSeed"] = random_seed
-        frame = encode_message(msg)
+        frame = None
+        if random_seed is None:
+            frame = _method_frame(method_id, method, params)
+        if frame is None:
+            msg: dict[str, Any] = {
+                "msg": "method",
+                "id": method_id,
+                "method": method,
+                "params": _param_list(params),
+            }
+            if random_seed is not None:
+                msg["randomSeed"] = random_seed
+            frame = encode_message(msg)
         if self._phase in TERMINAL:
             self._events.append(MethodResult(method_id, error=self._dead_error()))
             self._events.append(MethodDataVisible(method_id, error=self._dead_error()))
@@ -907,7 +927,7 @@ class ClientProtocol:
 
     def _on_result(self, msg: dict[str, Any], text: str) -> None:
         method_id = msg.get("id")
-        method = self._methods.get(method_id) if type(method_id) is str else None
+        method = self._methods.by_id.get(method_id) if type(method_id) is str else None
         if method is None or not (method.sent or method.transmitted):
             if type(method_id) is str and method_id in self._methods.cancelled:
                 self._methods.cancelled.discard(method_id)
@@ -924,7 +944,7 @@ class ClientProtocol:
             error = MethodError.from_wire(msg["error"])
             self._events.append(MethodResult(method.id, error=error))
         else:
-            self._events.append(MethodResult(method.id, result=msg.get("result")))
+            self._events.append(MethodResult(method.id, msg.get("result")))
         if method.updated:
             self._data_visible(method)
 
@@ -976,8 +996,9 @@ class ClientProtocol:
         self._events.append(SubscriptionStopped(sub_id, stop_error))
 
     def _apply_updated(self, method_ids: list[str]) -> None:
+        by_id = self._methods.by_id
         for method_id in method_ids:
-            method = self._methods.get(method_id)
+            method = by_id.get(method_id)
             if method is None or method.updated or not (method.sent or method.transmitted):
                 continue  # a cancelled call, a raw send, or a repeat
             method.updated = True
@@ -1295,6 +1316,49 @@ class ClientProtocol:
     def _violation(self, reason: str, text: str) -> None:
         _log.warning("ignored a DDP frame from the server: %s", reason)
         self._events.append(ProtocolViolation(reason, text[:_FRAME_EXCERPT]))
+
+
+_METHOD_TEMPLATE = '{"msg":"method","id":"%s","method":%s,"params":%s}'
+# JSON texts of the method names called so far (a client calls a handful of names).
+_method_names: dict[str, str] = {}
+_NAMES_KEPT = 1024
+
+
+def _method_frame(method_id: str, method: str, params: Sequence[Any]) -> str | None:
+    """The ``method`` frame, from a template: the text ``encode_message`` would write.
+
+    Only the parameters are encoded (the id is a decimal counter, the name's JSON is
+    cached). ``None`` for whatever needs the general path: parameters that are not a list
+    or tuple, values orjson alone cannot write as EJSON, or nesting too deep for a frame.
+    """
+    cls = type(params)
+    if cls is not tuple and cls is not list:
+        return None
+    try:
+        # orjson alone writes the plain JSON types as EJSON would; it refuses the others
+        # (dates, bytes...), which try_fast_dumps' hook then converts.
+        raw = orjson.dumps(params, option=_PASSTHROUGH)
+    except orjson.JSONEncodeError:
+        body = try_fast_dumps(params)
+        if body is None:
+            return None
+    else:
+        # A "$ may need escaping (or be one of our own types' keys) and a null may be a NaN
+        # orjson wrote: the general path decides, as try_fast_dumps would.
+        if b'"$' in raw or b"null" in raw:
+            return None
+        body = raw.decode()
+    if len(body) > _SHALLOW_PARAMS and exceeds_max_depth(body, MAX_DEPTH - 1):
+        return None  # the general path refuses it with its own error
+    name = _method_names.get(method)
+    if name is None:
+        try:
+            name = orjson.dumps(method).decode()
+        except orjson.JSONEncodeError:  # a lone surrogate...: the general path decides
+            return None
+        if len(_method_names) < _NAMES_KEPT:
+            _method_names[method] = name
+    return _METHOD_TEMPLATE % (method_id, name, body)
 
 
 def _param_list(params: Sequence[Any]) -> list[Any]:

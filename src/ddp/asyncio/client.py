@@ -42,7 +42,7 @@ from ddp._feeds import check_size
 from ddp._listeners import add_change_listener
 from ddp._login import LoginWays, login_params
 from ddp._options import ClientOptionArgs, dial_spec, validate_options
-from ddp._session import ClientBase, Session
+from ddp._session import ClientBase, LoginHook, Session
 from ddp._streams import stream_params
 from ddp._transport import AsyncDial, AsyncTransport, FrameMeter
 from ddp.asyncio._calls import MethodCall, Subscription, wait_for
@@ -52,13 +52,27 @@ from ddp.asyncio._feeds import AsyncFeed
 from ddp.asyncio._streams import Stream
 from ddp.auth import LoginResult
 from ddp.collection import CollectionChange, DataUpdate
-from ddp.events import Event, Status
+from ddp.events import Event, MethodDataVisible, MethodResult, Status
 from ddp.exceptions import DDPTimeoutError, InvalidStateError
 from ddp.stats import ClientStats
 
 __all__ = ["DEFAULT_EVENT_QUEUE", "AsyncClient", "EventStream"]
 
 logger = logging.getLogger("ddp.client")
+
+# A call's milestones move no deadline of the core: the timer stays as it is.
+_CALL_EVENTS = frozenset((MethodResult, MethodDataVisible))
+
+
+def _live_refs(streams: weakref.WeakSet[Any]) -> set[Any]:
+    """The set of live references inside ``streams`` (pruned as they die).
+
+    Testing it is a C-level truth test, where ``bool(WeakSet)`` runs Python code: the
+    receive path asks on every event whether any :meth:`AsyncClient.events` iterator
+    listens.
+    """
+    refs: set[Any] = vars(streams)["data"]
+    return refs
 
 
 class AsyncClient(ClientBase):
@@ -95,10 +109,12 @@ class AsyncClient(ClientBase):
         self._transport: AsyncTransport | None = None
         self._wakeup: asyncio.Future[None] | None = None
         self._flush_scheduled = False
+        self._rearm = False  # events were handled since the last flush: re-arm the timer
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._dialing_now = False
         self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()
+        self._stream_refs = _live_refs(self._streams)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -181,8 +197,16 @@ class AsyncClient(ClientBase):
         no_retry: bool = False,
     ) -> Any:
         # The hot path of request/response: the private result future is awaited directly
-        # (no shield, which would cost another loop iteration).
-        return await self._await_call(self.go(method, *args, wait=wait, no_retry=no_retry), timeout)
+        # (no shield, which would cost another loop iteration), and without a timeout in
+        # this very coroutine (no second one per call).
+        handle = self._go(method, args, wait, no_retry)
+        if timeout is not None:
+            return await self._await_call(handle, timeout)
+        try:
+            return await handle._result
+        except asyncio.CancelledError:
+            handle.cancel()
+            raise
 
     async def _await_call(self, handle: MethodCall, timeout: float | None) -> Any:  # noqa: ASYNC109
         result = handle._result
@@ -202,14 +226,41 @@ class AsyncClient(ClientBase):
             raise
 
     def go(self, method: str, *args: Any, wait: bool = False, no_retry: bool = False) -> MethodCall:
-        return self._go(method, args, wait=wait, no_retry=no_retry)
+        return self._go(method, args, wait, no_retry)
 
-    def _go(self, method: str, args: tuple[Any, ...], **flags: Any) -> MethodCall:
-        loop = self._bind_loop()
-        call = self._session.call(
-            method, args, lambda method_id: MethodCall(self, method_id, method, args, loop), **flags
+    def _go(
+        self,
+        method: str,
+        args: tuple[Any, ...],
+        wait: bool = False,
+        no_retry: bool = False,
+        hook: LoginHook | None = None,
+    ) -> MethodCall:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or loop is not self._loop:
+            loop = self._bind_loop()  # binds the first loop; a typed error otherwise
+        session = self._session
+        call = session.call(
+            method,
+            args,
+            lambda method_id: MethodCall(self, method_id, method, args, loop),
+            wait,
+            no_retry,
+            hook,
         )
-        self._process()
+        # What _process does, inline: the hot path of every call.
+        proto = session.proto
+        if proto.has_events():
+            self._process()
+        else:
+            transport = self._transport
+            if transport is not None:
+                texts = proto.data_to_send()
+                if texts:
+                    transport.send(texts)
         return call
 
     def _forget_call(self, method_id: str) -> None:
@@ -275,13 +326,13 @@ class AsyncClient(ClientBase):
     ) -> LoginResult:
         login_arg = login_params(user=user, password=password, **how)
         hook = self._session.login_hook(token_given=how.get("token") is not None)
-        handle = self._go("login", (login_arg,), wait=True, hook=hook)
+        handle = self._go("login", (login_arg,), True, False, hook)
         result: LoginResult = await self._await_visible(handle, timeout)
         return result
 
     async def logout(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
         self._session.begin_logout()
-        await self._await_visible(self._go("logout", (), wait=True), timeout)
+        await self._await_visible(self._go("logout", (), True), timeout)
 
     async def _await_visible(self, handle: MethodCall, timeout: float | None) -> Any:  # noqa: ASYNC109
         """The call's result, once its writes are visible too, all within ``timeout``."""
@@ -490,7 +541,8 @@ class AsyncClient(ClientBase):
         assert loop is not None
         receive_text = proto.receive_text
         events_received = proto.events_received
-        handle_events = self._handle_events
+        busy = proto.has_work
+        handle = session.handle
         now = time.monotonic
         flush = self._flush
         crashed: list[BaseException] = []
@@ -500,13 +552,27 @@ class AsyncClient(ClientBase):
             # tasks they woke run before it delivers the rest of the bytes already read.
             try:
                 receive_text(text, now())
-                # Data messages (the bulk) make no events and no output: only look further
-                # when there are events. Output without events (a pong) is written by the
-                # flush below, which runs once the bytes read so far are all handled.
+                # Data messages (the bulk) make no events: only look further when there
+                # are events, and only as far as waking their waiters. The rest is the
+                # flush's, which runs once the bytes read so far are all handled (once per
+                # read, not per text): handing buffered data to the store, writing the
+                # output (a pong, the next block of calls) and re-arming the timer after a
+                # change of state. A round trip's `result` and `updated` need none of it,
+                # so they schedule nothing: a round trip costs no loop iteration more than
+                # waking its caller.
                 events = events_received()
                 if events:
-                    handle_events(events)
-                if not self._flush_scheduled:
+                    handle(events)
+                    if self._stream_refs:
+                        for stream in self._streams:
+                            for event in events:
+                                stream._put(event)
+                    if not self._rearm:
+                        for event in events:
+                            if type(event) not in _CALL_EVENTS:
+                                self._rearm = True
+                                break
+                if not self._flush_scheduled and (self._rearm or busy()):
                     self._flush_scheduled = True
                     loop.call_soon(flush)
                 return bool(events)
@@ -532,6 +598,9 @@ class AsyncClient(ClientBase):
     def _flush(self) -> None:
         self._flush_scheduled = False
         self._session.proto.flush_data()
+        if self._rearm:
+            self._rearm = False
+            self._arm_timer()
         self._process()
 
     # -- internals: events, output and the timer -----------------------------------------
@@ -545,7 +614,7 @@ class AsyncClient(ClientBase):
 
     def _handle_events(self, events: Sequence[Event]) -> None:
         self._session.handle(events)
-        if self._streams:
+        if self._stream_refs:
             for stream in self._streams:
                 for event in events:
                     stream._put(event)
@@ -592,6 +661,7 @@ class AsyncClient(ClientBase):
             for stream in list(self._streams):
                 stream._close()
             self._streams = weakref.WeakSet()
+            self._stream_refs = _live_refs(self._streams)
             session.hub.end_all(session.final_error(), now=True)
 
     async def _drain_listeners(
