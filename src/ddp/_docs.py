@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-__all__ = ["CLIENT_ARGS", "CLIENT_METHODS", "HANDLE_METHODS", "document"]
+__all__ = ["CLIENT_ARGS", "CLIENT_METHODS", "HANDLE_METHODS", "SUBSCRIPTION_DOC", "document"]
 
 T = TypeVar("T", bound=type)
 
@@ -263,3 +263,16 @@ def _indent(text: str) -> str:
     # A class docstring's body is indented by four spaces in the source; match it so that
     # inspect.cleandoc (help(), Sphinx) dedents the appended section with the rest.
     return "\n".join("    " + line if line else line for line in text.splitlines()) + "\n"
+
+
+SUBSCRIPTION_DOC = """\
+A subscription (what :meth:`<client>.subscribe` returns), keyed by its id.
+
+It lives across reconnects (re-sent with the same id) until :meth:`stop` or until the
+server ends it; one publication may be subscribed several times.
+
+Attributes:
+    id: The DDP subscription id.
+    name: The publication's name.
+    params: The arguments, as sent."""
+"""The docstring of both clients' ``Subscription`` (``<client>``: the client's class)."""

@@ -74,3 +74,18 @@ Raises:
     ddp.ClientClosedError: The client is closed.""",
 }
 """Docstrings of the stream and iterator methods (``<name>`` markers filled per driver)."""
+
+
+STREAM_DOC = """\
+A Meteor stream followed by <a_client> (``client.stream()``).
+
+It yields every event of its event name as a :class:`ddp.StreamEvent`
+``(event_name, args)``, in arrival order, never merged, and stores nothing. It survives
+reconnects; events sent while the client was disconnected are not invented (a resumed
+session gets what the server queued for it). Reading ends when the stream or the client
+is closed, and raises the error when the server ends the subscription with one. A
+consumer that falls behind loses the oldest events (counted in ``dropped`` and
+``ClientStats.dropped_events``, one WARNING per overflow episode).
+
+<usage>"""
+"""The docstring of both clients' ``Stream`` (``<a_client>``, ``<usage>`` filled per driver)."""

@@ -28,8 +28,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
+from ddp._docs_streams import STREAM_METHODS
 from ddp._handles import BaseMethodCall, BaseSubscription, FutureLike, settle
 from ddp._listeners import ListenerRegistry
 from ddp._login import as_login_error, parse_login_result, permanent_failure, token_is_usable
@@ -69,6 +70,10 @@ logger = logging.getLogger("ddp.client")
 
 
 C = TypeVar("C", bound=BaseMethodCall)
+ChangesT = TypeVar("ChangesT")  # what a client's changes() returns (AsyncFeed or SyncFeed)
+UpdatesT = TypeVar("UpdatesT")  # what a client's updates() returns
+Watch = Callable[[Any, "str | None"], None]
+"""Registers a feed with the hub: ``hub.watch_changes`` or ``hub.watch_updates``."""
 S = TypeVar("S", bound=BaseSubscription)
 
 LoginHook = Callable[[Any, DDPError | None], Any]
@@ -601,14 +606,30 @@ _ACTIONS: dict[type[Event], Callable[[Session, Any], None]] = {
 """The one table from core event to action, shared by both drivers."""
 
 
-class ClientBase:
+class ClientBase(Generic[ChangesT, UpdatesT]):
     """What ``AsyncClient`` and ``Client`` share that involves no waiting and no I/O.
 
-    State read from the session, the listener registrations, and the local cache. Each
-    driver sets ``_session`` in its ``__init__``.
+    State read from the session, the listener registrations, the local cache and its
+    iterators. Each driver sets ``_session`` in its ``__init__`` and makes the iterators
+    (``_watch``), awaited or blocking.
     """
 
     _session: Session
+
+    def changes(self, collection: str | None = None, *, max_queue: int | None = None) -> ChangesT:
+        result: ChangesT = self._watch(
+            self._session.hub.watch_changes, "changes", collection, max_queue
+        )
+        return result
+
+    def updates(self, collection: str | None = None, *, max_queue: int | None = None) -> UpdatesT:
+        result: UpdatesT = self._watch(
+            self._session.hub.watch_updates, "updates", collection, max_queue
+        )
+        return result
+
+    def _watch(self, watch: Watch, what: str, collection: str | None, size: int | None) -> Any:
+        raise NotImplementedError  # each driver's feed: awaited or blocking
 
     @property
     def url(self) -> str:
@@ -718,3 +739,17 @@ class ClientBase:
         Returns a function that removes the listener.
         """
         return self._session.on_reconnect.add(callback)
+
+
+# changes() and updates() are written once, above, for both clients: their docstring names
+# both kinds of iterator.
+_BOTH_FEEDS = {
+    ":class:`<feed>`": ":class:`~ddp.asyncio.AsyncFeed` on an ``AsyncClient`` (``async for``), "
+    "a :class:`~ddp.sync.SyncFeed` on a ``Client`` (``for``, or ``iter(timeout=...)``)",
+    "<queue>": "the ``event_queue`` option on an ``AsyncClient``, 1000 on a ``Client``",
+}
+for _name in ("changes", "updates"):
+    _text = STREAM_METHODS[_name]
+    for _marker, _words in _BOTH_FEEDS.items():
+        _text = _text.replace(_marker, _words)
+    getattr(ClientBase, _name).__doc__ = _text

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ddp._docs import HANDLE_METHODS, document
+from ddp._docs import HANDLE_METHODS, SUBSCRIPTION_DOC, document
 from ddp._handles import BaseMethodCall, BaseSubscription
 from ddp.exceptions import DDPError, DDPTimeoutError, InvalidStateError
 
@@ -84,17 +84,6 @@ class MethodCall(BaseMethodCall):
 
 
 class Subscription(BaseSubscription):
-    """A subscription (what :meth:`AsyncClient.subscribe` returns), keyed by its id.
-
-    It lives across reconnects (re-sent with the same id) until :meth:`stop` or until the
-    server ends it; one publication may be subscribed several times.
-
-    Attributes:
-        id: The DDP subscription id.
-        name: The publication's name.
-        params: The arguments, as sent.
-    """
-
     __slots__ = ()
 
     _ready: asyncio.Future[None]
@@ -129,4 +118,5 @@ class Subscription(BaseSubscription):
 
 # The waiting methods' docstrings are shared by both drivers' handles (see ddp._docs).
 document(MethodCall, HANDLE_METHODS, {"cancelled": "asyncio.CancelledError"})
+Subscription.__doc__ = SUBSCRIPTION_DOC.replace("<client>", "AsyncClient")
 document(Subscription, HANDLE_METHODS, {})

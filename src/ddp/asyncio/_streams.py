@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
+from ddp._docs_streams import STREAM_DOC
 from ddp._streams import StreamEvent, StreamMixin
 from ddp.asyncio._feeds import AsyncFeed
 
@@ -14,23 +15,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Stream"]
 
+_USAGE = """\
+``async for event_name, args in stream`` or ``await stream.get(timeout)``;
+``async with client.stream(...) as stream:`` waits for ``ready`` and stops it at the
+end. A ``callback`` runs with ``call_soon`` (a coroutine function as a task)."""
+
 
 class Stream(AsyncFeed[StreamEvent], StreamMixin):
-    """A Meteor stream followed by an :class:`~ddp.AsyncClient` (``client.stream()``).
-
-    It yields every event of its event name as a :class:`ddp.StreamEvent`
-    ``(event_name, args)``, in arrival order, never merged, and stores nothing. It survives
-    reconnects; events sent while the client was disconnected are not invented (a resumed
-    session gets what the server queued for it). Reading ends when the stream or the client
-    is closed, and raises the error when the server ends the subscription with one. A
-    consumer that falls behind loses the oldest events (counted in ``dropped`` and
-    ``ClientStats.dropped_events``, one WARNING per overflow episode).
-
-    ``async for event_name, args in stream`` or ``await stream.get(timeout)``;
-    ``async with client.stream(...) as stream:`` waits for ``ready`` and stops it at the
-    end. A ``callback`` runs with ``call_soon`` (a coroutine function as a task).
-    """
-
     def __init__(
         self,
         client: AsyncClient,
@@ -92,3 +83,8 @@ class Stream(AsyncFeed[StreamEvent], StreamMixin):
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+Stream.__doc__ = STREAM_DOC.replace("<a_client>", "an :class:`~ddp.AsyncClient`").replace(
+    "<usage>", _USAGE
+)

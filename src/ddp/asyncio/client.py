@@ -42,7 +42,7 @@ from ddp._feeds import check_size
 from ddp._listeners import add_change_listener
 from ddp._login import LoginWays, login_params
 from ddp._options import ClientOptionArgs, dial_spec, validate_options
-from ddp._session import ClientBase, LoginHook, Session
+from ddp._session import ClientBase, LoginHook, Session, Watch
 from ddp._streams import stream_params
 from ddp._transport import AsyncDial, AsyncTransport, FrameMeter
 from ddp.asyncio._calls import MethodCall, Subscription, wait_for
@@ -75,7 +75,7 @@ def _live_refs(streams: weakref.WeakSet[Any]) -> set[Any]:
     return refs
 
 
-class AsyncClient(ClientBase):
+class AsyncClient(ClientBase[AsyncFeed[CollectionChange], AsyncFeed[DataUpdate]]):
     """A DDP client on asyncio.
 
     Use it as ``async with AsyncClient(url) as client:``, or call :meth:`connect` and
@@ -405,27 +405,12 @@ class AsyncClient(ClientBase):
         if sub is not None:
             self._stop_subscription(sub)  # type: ignore[arg-type]
 
-    def changes(
-        self, collection: str | None = None, *, max_queue: int | None = None
-    ) -> AsyncFeed[CollectionChange]:
-        return self._watch(self._session.hub.watch_changes, "changes", collection, max_queue)
-
-    def updates(
-        self, collection: str | None = None, *, max_queue: int | None = None
-    ) -> AsyncFeed[DataUpdate]:
-        return self._watch(self._session.hub.watch_updates, "updates", collection, max_queue)
-
-    def _watch(
-        self,
-        watch: Callable[[Any, str | None], None],
-        what: str,
-        collection: str | None,
-        max_queue: int | None,
-    ) -> AsyncFeed[Any]:
+    # changes() and updates() come from ClientBase; this makes their iterators.
+    def _watch(self, watch: Watch, what: str, collection: str | None, size: int | None) -> Any:
         self._bind_loop()
         session = self._session
         feed: AsyncFeed[Any] = AsyncFeed(
-            self._feed_size(max_queue), f"{what}({collection!r})", session.hub.count_drop
+            self._feed_size(size), f"{what}({collection!r})", session.hub.count_drop
         )
         session.check_open()
         watch(feed, collection)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from concurrent.futures import CancelledError, Future
 from typing import TYPE_CHECKING, Any
 
-from ddp._docs import HANDLE_METHODS, document
+from ddp._docs import HANDLE_METHODS, SUBSCRIPTION_DOC, document
 from ddp._handles import BaseMethodCall, BaseSubscription
 from ddp.exceptions import DDPError, DDPTimeoutError, InvalidStateError
 
@@ -63,17 +63,6 @@ class MethodCall(BaseMethodCall):
 
 
 class Subscription(BaseSubscription):
-    """A subscription (what :meth:`Client.subscribe` returns), keyed by its id.
-
-    It lives across reconnects (re-sent with the same id) until :meth:`stop` or until the
-    server ends it; one publication may be subscribed several times.
-
-    Attributes:
-        id: The DDP subscription id.
-        name: The publication's name.
-        params: The arguments, as sent.
-    """
-
     __slots__ = ()
 
     _ready: Future[None]
@@ -93,4 +82,5 @@ class Subscription(BaseSubscription):
 
 # The waiting methods' docstrings are shared by both drivers' handles (see ddp._docs).
 document(MethodCall, HANDLE_METHODS, {"cancelled": "concurrent.futures.CancelledError"})
+Subscription.__doc__ = SUBSCRIPTION_DOC.replace("<client>", "Client")
 document(Subscription, HANDLE_METHODS, {})

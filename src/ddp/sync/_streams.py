@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Self
 
+from ddp._docs_streams import STREAM_DOC
 from ddp._streams import StreamEvent, StreamMixin
 from ddp.sync._feeds import SyncFeed
 
@@ -13,23 +14,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Stream"]
 
+_USAGE = """\
+``for event_name, args in stream``, ``stream.iter(timeout=30)`` or
+``stream.get(timeout)``; ``with client.stream(...) as stream:`` waits for ``ready`` and
+stops it at the end. A ``callback`` runs on the client's dispatcher thread, in order."""
+
 
 class Stream(SyncFeed[StreamEvent], StreamMixin):
-    """A Meteor stream followed by a :class:`~ddp.Client` (``client.stream()``).
-
-    It yields every event of its event name as a :class:`ddp.StreamEvent`
-    ``(event_name, args)``, in arrival order, never merged, and stores nothing. It survives
-    reconnects; events sent while the client was disconnected are not invented (a resumed
-    session gets what the server queued for it). Reading ends when the stream or the client
-    is closed, and raises the error when the server ends the subscription with one. A
-    consumer that falls behind loses the oldest events (counted in ``dropped`` and
-    ``ClientStats.dropped_events``, one WARNING per overflow episode).
-
-    ``for event_name, args in stream``, ``stream.iter(timeout=30)`` or
-    ``stream.get(timeout)``; ``with client.stream(...) as stream:`` waits for ``ready`` and
-    stops it at the end. A ``callback`` runs on the client's dispatcher thread, in order.
-    """
-
     def __init__(
         self,
         client: Client,
@@ -100,3 +91,8 @@ class Stream(SyncFeed[StreamEvent], StreamMixin):
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+Stream.__doc__ = STREAM_DOC.replace("<a_client>", "a :class:`~ddp.Client`").replace(
+    "<usage>", _USAGE
+)

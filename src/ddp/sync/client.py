@@ -49,7 +49,7 @@ from ddp._feeds import DEFAULT_FEED_SIZE, check_size
 from ddp._listeners import add_change_listener
 from ddp._login import LoginWays, login_params
 from ddp._options import ClientOptionArgs, dial_spec, validate_options
-from ddp._session import NOT_STARTED, ClientBase, Session
+from ddp._session import NOT_STARTED, ClientBase, Session, Watch
 from ddp._streams import stream_params
 from ddp._transport import CLOSE_TIMEOUT, FrameMeter, SyncDial, SyncTransport, TransportClosed
 from ddp.auth import LoginResult
@@ -80,7 +80,7 @@ _ids = itertools.count(1)
 _NEW, _RUNNING, _CLOSED = "new", "running", "closed"
 
 
-class Client(ClientBase):
+class Client(ClientBase[SyncFeed[CollectionChange], SyncFeed[DataUpdate]]):
     """A blocking DDP client: methods, subscriptions, a local cache, reconnects.
 
     Use it as a context manager, which connects and closes::
@@ -383,25 +383,10 @@ class Client(ClientBase):
         if sub is not None:
             self._stop_subscription(sub)  # type: ignore[arg-type]
 
-    def changes(
-        self, collection: str | None = None, *, max_queue: int | None = None
-    ) -> SyncFeed[CollectionChange]:
-        return self._watch(self._session.hub.watch_changes, "changes", collection, max_queue)
-
-    def updates(
-        self, collection: str | None = None, *, max_queue: int | None = None
-    ) -> SyncFeed[DataUpdate]:
-        return self._watch(self._session.hub.watch_updates, "updates", collection, max_queue)
-
-    def _watch(
-        self,
-        watch: Callable[[Any, str | None], None],
-        what: str,
-        collection: str | None,
-        max_queue: int | None,
-    ) -> SyncFeed[Any]:
+    # changes() and updates() come from ClientBase; this makes their iterators.
+    def _watch(self, watch: Watch, what: str, collection: str | None, size: int | None) -> Any:
         feed: SyncFeed[Any] = SyncFeed(
-            self._feed_size(max_queue),
+            self._feed_size(size),
             f"{what}({collection!r})",
             self._session.hub.count_drop,
             self._dispatcher.is_current,
