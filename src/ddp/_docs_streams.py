@@ -89,3 +89,14 @@ consumer that falls behind loses the oldest events (counted in ``dropped`` and
 
 <usage>"""
 """The docstring of both clients' ``Stream`` (``<a_client>``, ``<usage>`` filled per driver)."""
+
+
+STREAM_GET_DOC = """\
+Return the next event, waiting up to ``timeout`` seconds (``None``: no limit).
+
+Raises:
+    ddp.DDPTimeoutError: Nothing arrived in time.
+    ddp.InvalidStateError: The stream has ended and holds nothing more, or it
+        delivers to its callback.
+    ddp.SubscriptionError: The server ended the subscription with this error."""
+"""The docstring of both ``Stream.get`` methods."""

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 from ddp import ejson
 from ddp._feeds import Feed
@@ -30,7 +30,15 @@ from ddp._listeners import ListenerRegistry
 from ddp.collection import CollectionChange, CollectionRegistry, DataUpdate
 from ddp.exceptions import DDPError, InvalidStateError
 
-__all__ = ["Hub", "StreamEvent", "StreamMixin", "stream_params"]
+__all__ = [
+    "Hub",
+    "StreamEvent",
+    "StreamMixin",
+    "StreamOptions",
+    "StreamTarget",
+    "stream_params",
+    "stream_target",
+]
 
 logger = logging.getLogger("ddp.client")
 
@@ -70,6 +78,42 @@ def stream_params(
     return (event_name, False)
 
 
+class StreamOptions(TypedDict, total=False):
+    """The keyword options of both clients' ``stream()`` (described in its docstring)."""
+
+    with_options: bool | None
+    callback: Callable[[Any, list[Any]], Any] | None
+    max_queue: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamTarget:
+    """What one ``stream()`` call follows: checked once, for both clients."""
+
+    name: str
+    event_name: str
+    params: tuple[Any, ...]
+    callback: Callable[..., Any] | None
+
+
+def stream_target(
+    name: str, event_name: str, args: Sequence[Any], options: StreamOptions
+) -> StreamTarget:
+    """Check a ``stream()`` call's arguments and return what it follows.
+
+    Raises:
+        TypeError: A bad name, event name or callback.
+        ValueError: ``args`` given with ``with_options=False``.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError("a stream name must be a non-empty string")
+    callback = options.get("callback")
+    if callback is not None and not callable(callback):
+        raise TypeError("a stream callback must be callable")
+    params = stream_params(event_name, args, options.get("with_options"))
+    return StreamTarget(name, event_name, params, callback)
+
+
 class StreamMixin:
     """What both clients' ``Stream`` handles hold (set by :meth:`Hub.open_stream`).
 
@@ -100,21 +144,11 @@ class StreamMixin:
     subscription: BaseSubscription
     _callback: Callable[..., Any] | None
 
-    def _init_stream(
-        self,
-        name: str,
-        event_name: str,
-        params: tuple[Any, ...],
-        callback: Callable[..., Any] | None,
-    ) -> None:
-        if not isinstance(name, str) or not name:
-            raise TypeError("a stream name must be a non-empty string")
-        if callback is not None and not callable(callback):
-            raise TypeError("a stream callback must be callable")
-        self.name = name
-        self.event_name = event_name
-        self.params = params
-        self._callback = callback
+    def _init_stream(self, target: StreamTarget) -> None:
+        self.name = target.name
+        self.event_name = target.event_name
+        self.params = target.params
+        self._callback = target.callback
 
     def _check_iterable(self) -> None:
         if self._callback is not None:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 # ``timeout=`` parameters (ruff ASYNC109) are part of the API both clients share.
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
-from ddp._docs_streams import STREAM_DOC
-from ddp._streams import StreamEvent, StreamMixin
+from ddp._docs_streams import STREAM_DOC, STREAM_GET_DOC
+from ddp._streams import StreamEvent, StreamMixin, StreamTarget
 from ddp.asyncio._feeds import AsyncFeed
 
 if TYPE_CHECKING:
     from ddp.asyncio.client import AsyncClient
 
 __all__ = ["Stream"]
+
+OnDrop = Callable[[int], None]  # counts the events a full queue dropped
+Check = Callable[[], bool]  # whether the caller runs on the callback thread
 
 _USAGE = """\
 ``async for event_name, args in stream`` or ``await stream.get(timeout)``;
@@ -22,18 +25,9 @@ end. A ``callback`` runs with ``call_soon`` (a coroutine function as a task)."""
 
 
 class Stream(AsyncFeed[StreamEvent], StreamMixin):
-    def __init__(
-        self,
-        client: AsyncClient,
-        name: str,
-        event_name: str,
-        params: tuple[Any, ...],
-        callback: Callable[..., Any] | None,
-        max_queue: int,
-        on_drop: Callable[[int], None],
-    ) -> None:
-        AsyncFeed.__init__(self, max_queue, f"stream {name!r} ({event_name!r})", on_drop)
-        self._init_stream(name, event_name, params, callback)
+    def __init__(self, client: AsyncClient, target: StreamTarget, size: int, on_drop: OnDrop):
+        AsyncFeed.__init__(self, size, f"stream {target.name!r} ({target.event_name!r})", on_drop)
+        self._init_stream(target)
         self._client = client
 
     async def ready(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
@@ -62,14 +56,6 @@ class Stream(AsyncFeed[StreamEvent], StreamMixin):
         return self
 
     async def get(self, timeout: float | None = None) -> StreamEvent:  # noqa: ASYNC109
-        """Return the next event, waiting up to ``timeout`` seconds (``None``: no limit).
-
-        Raises:
-            ddp.DDPTimeoutError: Nothing arrived in time.
-            ddp.InvalidStateError: The stream has ended and holds nothing more, or it
-                delivers to its callback.
-            ddp.SubscriptionError: The server ended the subscription with this error.
-        """
         self._check_iterable()
         return await super().get(timeout)
 
@@ -88,3 +74,4 @@ class Stream(AsyncFeed[StreamEvent], StreamMixin):
 Stream.__doc__ = STREAM_DOC.replace("<a_client>", "an :class:`~ddp.AsyncClient`").replace(
     "<usage>", _USAGE
 )
+Stream.get.__doc__ = STREAM_GET_DOC

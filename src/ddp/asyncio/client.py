@@ -43,7 +43,7 @@ from ddp._listeners import add_change_listener
 from ddp._login import LoginWays, login_params
 from ddp._options import ClientOptionArgs, dial_spec, validate_options
 from ddp._session import ClientBase, LoginHook, Session, Watch
-from ddp._streams import stream_params
+from ddp._streams import StreamOptions, stream_target
 from ddp._transport import AsyncDial, AsyncTransport, FrameMeter
 from ddp.asyncio._calls import MethodCall, Subscription, wait_for
 from ddp.asyncio._dial import select_dial
@@ -376,19 +376,14 @@ class AsyncClient(ClientBase[AsyncFeed[CollectionChange], AsyncFeed[DataUpdate]]
 
     # -- streams and change iterators -----------------------------------------------------
     def stream(
-        self,
-        name: str,
-        event_name: str,
-        *args: Any,
-        with_options: bool | None = None,
-        callback: Callable[[Any, list[Any]], Any] | None = None,
-        max_queue: int | None = None,
+        self, name: str, event_name: str, *args: Any, **options: Unpack[StreamOptions]
     ) -> Stream:
         loop = self._bind_loop()
         session = self._session
-        params = stream_params(event_name, args, with_options)
-        size = self._feed_size(max_queue)
-        handle = Stream(self, name, event_name, params, callback, size, session.hub.count_drop)
+        target = stream_target(name, event_name, args, options)
+        params = target.params
+        size = self._feed_size(options.get("max_queue"))
+        handle = Stream(self, target, size, session.hub.count_drop)
 
         def subscribe() -> Subscription:
             return session.subscribe(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
-from ddp._docs_streams import STREAM_DOC
-from ddp._streams import StreamEvent, StreamMixin
+from ddp._docs_streams import STREAM_DOC, STREAM_GET_DOC
+from ddp._streams import StreamEvent, StreamMixin, StreamTarget
 from ddp.sync._feeds import SyncFeed
 
 if TYPE_CHECKING:
     from ddp.sync.client import Client
 
 __all__ = ["Stream"]
+
+OnDrop = Callable[[int], None]  # counts the events a full queue dropped
+Check = Callable[[], bool]  # whether the caller runs on the callback thread
 
 _USAGE = """\
 ``for event_name, args in stream``, ``stream.iter(timeout=30)`` or
@@ -22,20 +25,11 @@ stops it at the end. A ``callback`` runs on the client's dispatcher thread, in o
 
 class Stream(SyncFeed[StreamEvent], StreamMixin):
     def __init__(
-        self,
-        client: Client,
-        name: str,
-        event_name: str,
-        params: tuple[Any, ...],
-        callback: Callable[..., Any] | None,
-        max_queue: int,
-        on_drop: Callable[[int], None],
-        in_callback: Callable[[], bool],
+        self, client: Client, target: StreamTarget, size: int, on_drop: OnDrop, in_callback: Check
     ) -> None:
-        SyncFeed.__init__(
-            self, max_queue, f"stream {name!r} ({event_name!r})", on_drop, in_callback
-        )
-        self._init_stream(name, event_name, params, callback)
+        label = f"stream {target.name!r} ({target.event_name!r})"
+        SyncFeed.__init__(self, size, label, on_drop, in_callback)
+        self._init_stream(target)
         self._client = client
 
     def ready(self, timeout: float | None = None) -> None:
@@ -70,14 +64,6 @@ class Stream(SyncFeed[StreamEvent], StreamMixin):
         return super().iter(timeout)
 
     def get(self, timeout: float | None = None) -> StreamEvent:
-        """Return the next event, waiting up to ``timeout`` seconds (``None``: no limit).
-
-        Raises:
-            ddp.DDPTimeoutError: Nothing arrived in time.
-            ddp.InvalidStateError: The stream has ended and holds nothing more, or it
-                delivers to its callback.
-            ddp.SubscriptionError: The server ended the subscription with this error.
-        """
         self._check_iterable()
         return super().get(timeout)
 
@@ -96,3 +82,4 @@ class Stream(SyncFeed[StreamEvent], StreamMixin):
 Stream.__doc__ = STREAM_DOC.replace("<a_client>", "a :class:`~ddp.Client`").replace(
     "<usage>", _USAGE
 )
+Stream.get.__doc__ = STREAM_GET_DOC

@@ -50,7 +50,7 @@ from ddp._listeners import add_change_listener
 from ddp._login import LoginWays, login_params
 from ddp._options import ClientOptionArgs, dial_spec, validate_options
 from ddp._session import NOT_STARTED, ClientBase, Session, Watch
-from ddp._streams import stream_params
+from ddp._streams import StreamOptions, stream_target
 from ddp._transport import CLOSE_TIMEOUT, FrameMeter, SyncDial, SyncTransport, TransportClosed
 from ddp.auth import LoginResult
 from ddp.collection import CollectionChange, DataUpdate
@@ -344,26 +344,13 @@ class Client(ClientBase[SyncFeed[CollectionChange], SyncFeed[DataUpdate]]):
 
     # -- streams and change iterators ---------------------------------------------------
     def stream(
-        self,
-        name: str,
-        event_name: str,
-        *args: Any,
-        with_options: bool | None = None,
-        callback: Callable[[Any, list[Any]], Any] | None = None,
-        max_queue: int | None = None,
+        self, name: str, event_name: str, *args: Any, **options: Unpack[StreamOptions]
     ) -> Stream:
         session = self._session
-        params = stream_params(event_name, args, with_options)
-        handle = Stream(
-            self,
-            name,
-            event_name,
-            params,
-            callback,
-            self._feed_size(max_queue),
-            session.hub.count_drop,
-            self._dispatcher.is_current,
-        )
+        target = stream_target(name, event_name, args, options)
+        params = target.params
+        size = self._feed_size(options.get("max_queue"))
+        handle = Stream(self, target, size, session.hub.count_drop, self._dispatcher.is_current)
 
         def subscribe() -> Subscription:
             return session.subscribe(
