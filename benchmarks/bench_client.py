@@ -411,6 +411,115 @@ async def async_client_memory(url: str, n: int, transport: str = "auto") -> int:
         return held
 
 
+# -- the floor: the least a client can do on picows ----------------------------------------
+
+
+class FloorClient:
+    """The least any DDP client does, on picows: ``orjson.loads`` of every frame, ``added``
+    fields kept in a dict by id, a future per call settled by its ``result``. No EJSON, no
+    protocol state, no checks. Printed beside the ``AsyncClient`` as the floor a Python
+    client on this transport and event loop can reach: what is left between the two is the
+    client's own work."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self.docs: dict[str, Any] = {}
+        self.calls: dict[str, asyncio.Future[Any]] = {}
+        self.ready: asyncio.Future[None] | None = None
+        self.transport: Any = None
+        self._text: Any = None
+        self._next_id = 0
+
+    async def __aenter__(self) -> FloorClient:
+        from picows import WSListener, WSMsgType, ws_connect
+
+        floor = self
+        text = WSMsgType.TEXT
+        loads = orjson.loads
+
+        class Listener(WSListener):  # type: ignore[misc]
+            def on_ws_frame(self, transport: Any, frame: Any) -> None:
+                if frame.msg_type is not text:
+                    return
+                msg = loads(frame.get_payload_as_bytes())
+                kind = msg.get("msg")
+                if kind == "added":
+                    floor.docs[msg["id"]] = msg["fields"]
+                elif kind == "result":
+                    floor.calls.pop(msg["id"]).set_result(msg.get("result"))
+                elif kind == "ready" and floor.ready is not None:
+                    floor.ready.set_result(None)
+
+        self.transport, _ = await ws_connect(Listener, self._url)
+        self._text = text
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.transport.disconnect()
+        await self.transport.wait_disconnected()
+
+    async def ingest(self, name: str) -> None:
+        """Ask for the set ``name`` and wait for its ``ready``."""
+        self.ready = asyncio.get_running_loop().create_future()
+        self.transport.send(self._text, f"ingest {name}".encode())
+        await self.ready
+
+    async def call(self, method: str, *params: Any) -> Any:
+        """Send a ``method`` frame and wait for its ``result``."""
+        self._next_id += 1
+        method_id = str(self._next_id)
+        future = self.calls[method_id] = asyncio.get_running_loop().create_future()
+        frame = {"msg": "method", "id": method_id, "method": method, "params": params}
+        self.transport.send(self._text, orjson.dumps(frame))
+        return await future
+
+
+async def floor_ingest(url: str, n: int, name: str = "items") -> float:
+    """Seconds for the floor client to receive and keep n documents."""
+    async with FloorClient(url) as floor:
+        t0 = time.perf_counter()
+        await floor.ingest(name)
+        elapsed = time.perf_counter() - t0
+        assert len(floor.docs) == n
+        return elapsed
+
+
+async def floor_calls(url: str, total: int, in_flight: int, tasks: bool = False) -> float:
+    """Seconds for the floor client to make ``total`` calls, ``in_flight`` at a time: from
+    ``in_flight`` workers, or (``tasks``) one task per call behind a semaphore."""
+    async with FloorClient(url) as floor:
+        if tasks:
+            gate = asyncio.Semaphore(in_flight)
+
+            async def one(i: int) -> None:
+                async with gate:
+                    await floor.call("m", i)
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(total)))
+            return time.perf_counter() - t0
+
+        async def worker(calls: int) -> None:
+            for i in range(calls):
+                await floor.call("m", i)
+
+        share, extra = divmod(total, in_flight)
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(share + (w < extra)) for w in range(in_flight)))
+        return time.perf_counter() - t0
+
+
+async def floor_rtt(url: str, n: int) -> list[float]:
+    """Sequential round trips of the floor client (seconds each)."""
+    samples = []
+    async with FloorClient(url) as floor:
+        for i in range(n):
+            done = elapsed()
+            await floor.call("m", i)
+            samples.append(done())
+    return samples
+
+
 # -- reporting ------------------------------------------------------------------------------
 
 
@@ -419,11 +528,17 @@ def best_pair(
 ) -> tuple[float, float]:
     """Best (smallest) of ``runs`` timings of each, the two alternated so that a change of
     the machine's load during the run hits both alike."""
-    timings: tuple[list[float], list[float]] = ([], [])
+    best = best_of(runs, bare, ours)
+    return best[0], best[1]
+
+
+def best_of(runs: int, *measures: Callable[[], float]) -> list[float]:
+    """Best (smallest) of ``runs`` timings of each measure, alternated run by run."""
+    timings: list[list[float]] = [[] for _ in measures]
     for _ in range(runs):
-        timings[0].append(bare())
-        timings[1].append(ours())
-    return min(timings[0]), min(timings[1])
+        for timing, measure in zip(timings, measures, strict=True):
+            timing.append(measure())
+    return [min(timing) for timing in timings]
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -455,6 +570,11 @@ def report(name: str, value: str, ratio: float, target: str | None, transport: s
         else:
             line += f"  ({op} {bound} for picows; fallback, for information)"
     print(line, flush=True)
+
+
+def report_floor(name: str, value: str, ratio: float) -> None:
+    """Print the floor client's figure (see :class:`FloorClient`), for information."""
+    print(f"  {name:<58} {'floor':<10} {value:>22}   ratio {ratio:5.2f}  (picows + orjson, no DDP)")
 
 
 FIGURES = ("ingest", "calls", "rtt", "memory", "scaling")
@@ -544,20 +664,28 @@ def main() -> None:
 def measure_ingest(url: str, n_docs: int, runs: int, loop: str, transport: str) -> None:
     """Report the subscription ingest against the bare client, for both shapes of data."""
     for name, label in (("dated", "every doc with a $date"), ("items", f"{DATE_SHARE:.0%} $date")):
-        limit, ours = best_pair(
-            runs,
+        measures = [
             lambda name=name: run_on(loop, lambda: bare_ingest(url, n_docs, name)),
             lambda name=name: run_on(
                 loop, lambda: async_client_ingest(url, n_docs, name, transport)
             ),
-        )
+        ]
+        with_floor = transport == "picows"
+        if with_floor:
+            measures.append(lambda name=name: run_on(loop, lambda: floor_ingest(url, n_docs, name)))
+        limit, ours, *floor = best_of(runs, *measures)
+        figure = f"ingest {n_docs:,} docs, {label} (docs/s)"
         report(
-            f"ingest {n_docs:,} docs, {label} (docs/s)",
+            figure,
             f"{n_docs / ours:,.0f} vs {n_docs / limit:,.0f}",
             limit / ours,
             "ingest",
             transport,
         )
+        if floor:
+            report_floor(
+                figure, f"{n_docs / floor[0]:,.0f} vs {n_docs / limit:,.0f}", limit / floor[0]
+            )
 
 
 def measure_calls(url: str, n_calls: int, runs: int, loop: str, transport: str) -> None:
@@ -568,18 +696,28 @@ def measure_calls(url: str, n_calls: int, runs: int, loop: str, transport: str) 
         (f"{n_calls:,} tasks, semaphore", async_client_calls_tasks),
     )
     for label, shape in shapes:
-        limit, ours = best_pair(
-            runs,
+        measures = [
             lambda: run_on(loop, lambda: bare_calls(url, n_calls, 500)),
             lambda shape=shape: run_on(loop, lambda: shape(url, n_calls, 500, transport)),
-        )
+        ]
+        if transport == "picows":
+            tasks = shape is async_client_calls_tasks
+            measures.append(
+                lambda tasks=tasks: run_on(loop, lambda: floor_calls(url, n_calls, 500, tasks))
+            )
+        limit, ours, *floor = best_of(runs, *measures)
+        figure = f"{n_calls:,} calls, 500 in flight, {label} (calls/s)"
         report(
-            f"{n_calls:,} calls, 500 in flight, {label} (calls/s)",
+            figure,
             f"{n_calls / ours:,.0f} vs {n_calls / limit:,.0f}",
             limit / ours,
             "calls",
             transport,
         )
+        if floor:
+            report_floor(
+                figure, f"{n_calls / floor[0]:,.0f} vs {n_calls / limit:,.0f}", limit / floor[0]
+            )
 
 
 def measure_rtt(url: str, n_rtt: int, loop: str, transport: str) -> None:
@@ -587,38 +725,47 @@ def measure_rtt(url: str, n_rtt: int, loop: str, transport: str) -> None:
     # Alternated rounds, samples pooled: load drift hits both alike.
     bare: list[float] = []
     mine: list[float] = []
+    floor: list[float] = []
     for _ in range(5):
         bare += run_on(loop, lambda: bare_rtt(url, n_rtt // 5))
         mine += run_on(loop, lambda: async_client_rtt(url, n_rtt // 5, transport=transport))
+        if transport == "picows":
+            floor += run_on(loop, lambda: floor_rtt(url, n_rtt // 5))
     for q, target in ((0.5, "p50"), (0.99, "p99")):
+        figure = f"sequential round trip p{round(q * 100)} (us)"
+        limit = pct(bare, q)
         report(
-            f"sequential round trip p{round(q * 100)} (us)",
-            f"{pct(mine, q) * 1e6:,.0f} vs {pct(bare, q) * 1e6:,.0f}",
-            pct(mine, q) / pct(bare, q),
+            figure,
+            f"{pct(mine, q) * 1e6:,.0f} vs {limit * 1e6:,.0f}",
+            pct(mine, q) / limit,
             target,
             transport,
         )
+        if floor:
+            report_floor(
+                figure, f"{pct(floor, q) * 1e6:,.0f} vs {limit * 1e6:,.0f}", pct(floor, q) / limit
+            )
 
 
 def measure_scaling(url: str, sizes: tuple[int, ...], runs: int, loop: str, transport: str) -> None:
     """Report the ingest time per document of the largest set against the smallest's."""
     small, large = sizes[0], sizes[-1]
-    per_doc = []
+    per_doc: list[list[float]] = []
     for size, tries in ((small, runs), (large, 1)):
-        best = min(
-            run_on(
-                loop, lambda size=size: async_client_ingest(url, size, f"dated{size}", transport)
-            )
-            for _ in range(tries)
-        )
-        per_doc.append(best / size)
-    report(
-        f"ingest per doc, {large:,} vs {small:,} docs (us)",
-        f"{per_doc[1] * 1e6:.2f} vs {per_doc[0] * 1e6:.2f}",
-        per_doc[1] / per_doc[0],
-        "scaling",
-        transport,
+        measures = [
+            lambda size=size: run_on(
+                loop, lambda: async_client_ingest(url, size, f"dated{size}", transport)
+            ),
+            lambda size=size: run_on(loop, lambda: floor_ingest(url, size, f"dated{size}")),
+        ]
+        per_doc.append([best / size for best in best_of(tries, *measures)])
+    figure = f"ingest per doc, {large:,} vs {small:,} docs (us)"
+    ours, floor = (
+        (per_doc[1][i] / per_doc[0][i], f"{per_doc[1][i] * 1e6:.2f} vs {per_doc[0][i] * 1e6:.2f}")
+        for i in (0, 1)
     )
+    report(figure, ours[1], ours[0], "scaling", transport)
+    report_floor(figure, floor[1], floor[0])
 
 
 def measure_memory(url: str, n_docs: int) -> None:
