@@ -747,10 +747,44 @@ def measure_rtt(url: str, n_rtt: int, loop: str, transport: str) -> None:
             )
 
 
+class CollectorClock:
+    """Time the cyclic garbage collector takes while it is entered (``gc.callbacks``), and
+    how many full collections it ran: the share of an ingest that grows with the store."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.full = 0
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.full += info["generation"] == 2
+
+    def __enter__(self) -> CollectorClock:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 def measure_scaling(url: str, sizes: tuple[int, ...], runs: int, loop: str, transport: str) -> None:
-    """Report the ingest time per document of the largest set against the smallest's."""
+    """Report the ingest time per document of the largest set against the smallest's, and
+    the collector's share of the largest."""
     small, large = sizes[0], sizes[-1]
     per_doc: list[list[float]] = []
+    clocks = (CollectorClock(), CollectorClock())
+
+    def timed(measure: Callable[[], float], clock: CollectorClock) -> Callable[[], float]:
+        def run() -> float:
+            with clock:
+                return measure()
+
+        return run
+
     for size, tries in ((small, runs), (large, 1)):
         measures = [
             lambda size=size: run_on(
@@ -758,6 +792,10 @@ def measure_scaling(url: str, sizes: tuple[int, ...], runs: int, loop: str, tran
             ),
             lambda size=size: run_on(loop, lambda: floor_ingest(url, size, f"dated{size}")),
         ]
+        if size == large:
+            measures = [
+                timed(measure, clock) for measure, clock in zip(measures, clocks, strict=True)
+            ]
         per_doc.append([best / size for best in best_of(tries, *measures)])
     figure = f"ingest per doc, {large:,} vs {small:,} docs (us)"
     ours, floor = (
@@ -766,6 +804,12 @@ def measure_scaling(url: str, sizes: tuple[int, ...], runs: int, loop: str, tran
     )
     report(figure, ours[1], ours[0], "scaling", transport)
     report_floor(figure, floor[1], floor[0])
+    shares = [clock.seconds / (per_doc[1][i] * large) for i, clock in enumerate(clocks)]
+    print(
+        f"  (at {large:,} docs the cyclic GC took {shares[0]:.0%} of the {transport} ingest,"
+        f" {clocks[0].full} full collections; the floor's: {shares[1]:.0%},"
+        f" {clocks[1].full} full collections)"
+    )
 
 
 def measure_memory(url: str, n_docs: int) -> None:
