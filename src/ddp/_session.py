@@ -31,7 +31,7 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 from ddp._docs_streams import STREAM_METHODS
-from ddp._handles import BaseMethodCall, BaseSubscription, FutureLike, settle
+from ddp._handles import PENDING, BaseMethodCall, BaseSubscription, FutureLike, settle
 from ddp._listeners import ListenerRegistry
 from ddp._login import as_login_error, parse_login_result, permanent_failure, token_is_usable
 from ddp._options import ClientOptions
@@ -428,7 +428,7 @@ class Session:
         if event.error is None:
             self.stats.record_rtt(self.now() - call._sent_at)
         call._set_result(value, error)
-        if call._visible.done():
+        if call._visible_outcome is not PENDING:
             del self.calls[event.method_id]
 
     def _on_data_visible(self, event: MethodDataVisible) -> None:
