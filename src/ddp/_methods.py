@@ -88,15 +88,23 @@ class MethodQueue:
         """The call with ``method_id``, if it is still tracked."""
         return self.by_id.get(method_id)
 
-    def add(self, method_id: str, frame: str, wait: bool, no_retry: bool) -> Method:
-        """Queue a call at the end (in the last block, or a block of its own)."""
+    def add(self, method_id: str, frame: str, wait: bool, no_retry: bool, may_send: bool) -> Method:
+        """Queue a call at the end (in the last block, or a block of its own).
+
+        With ``may_send`` (the core's session is established) the call is marked sent at
+        once when it may go out now (in the first block, the queue not held): the core then
+        writes its frame. The hot path of every call: one call does it all.
+        """
         blocks = self._blocks
         if wait or not blocks or blocks[-1].wait:
             blocks.append(Block(wait))
         block = blocks[-1]
         method = Method(method_id, frame, block, no_retry, None)
-        block.methods[method_id] = method  # what _track does, inline: every call comes here
+        block.methods[method_id] = method  # what _track does, inline
         self.by_id[method_id] = method
+        if may_send and not self.held and block is blocks[0]:
+            method.sent = True  # what mark_sent does, inline
+            self._unconfirmed.append(method)
         return method
 
     def add_login_first(self, method_id: str, frame: str, token: str) -> Method:
@@ -109,10 +117,6 @@ class MethodQueue:
         method.block.methods[method.id] = method
         self.by_id[method.id] = method
         return method
-
-    def on_the_wire(self, method: Method) -> bool:
-        """Whether ``method`` belongs to the first block (the one that may be sent)."""
-        return method.block is self._blocks[0]
 
     def sendable(self) -> list[Method]:
         """The first block's calls still to send (finished blocks ahead of it are dropped)."""
@@ -144,11 +148,22 @@ class MethodQueue:
         return False
 
     def forget(self, method: Method) -> bool:
-        """Stop tracking ``method``; return whether that emptied the block on the wire."""
+        """Stop tracking ``method``; return whether that left the next block to send.
+
+        A block on the wire that this empties is dropped at once, so that a lone call's
+        end has nothing more to do.
+        """
         self.by_id.pop(method.id, None)
         block = method.block
-        block.methods.pop(method.id, None)
-        return not block.methods and bool(self._blocks) and block is self._blocks[0]
+        calls = block.methods
+        calls.pop(method.id, None)
+        if calls:
+            return False
+        blocks = self._blocks
+        if blocks and block is blocks[0]:
+            blocks.popleft()
+            return bool(blocks)
+        return False
 
     def transport_lost(self) -> None:
         """Nothing is on the wire any more."""
