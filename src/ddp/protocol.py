@@ -687,13 +687,13 @@ class ClientProtocol:
             self._events.append(MethodResult(method_id, error=self._dead_error()))
             self._events.append(MethodDataVisible(method_id, error=self._dead_error()))
             return method_id
-        method = self._methods.add(
+        record = self._methods.add(
             method_id, frame, bool(wait), bool(no_retry), self._phase in ESTABLISHED
         )
-        if method.sent:
+        if record.sent:
             self._outbox.append(frame)
-            if method.wait:
-                self._hold_for(method)
+            if record.wait:
+                self._hold_for(record)
         return method_id
 
     def subscribe(self, name: str, params: Sequence[Any] = ()) -> str:
