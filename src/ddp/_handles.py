@@ -113,9 +113,17 @@ class BaseMethodCall:
     _visible: FutureLike[None] | None
 
     def __init__(
-        self, client: HandleOwner, method_id: str, method: str, params: tuple[Any, ...]
+        self,
+        client: HandleOwner,
+        method_id: str,
+        method: str,
+        params: tuple[Any, ...],
+        result: FutureLike[Any] | None = None,
     ) -> None:
-        """Record the call; the subclass creates ``_result`` (and may create ``_visible``)."""
+        """Record the call; ``result`` is its result future, else the subclass creates
+        ``_result`` (and may create ``_visible``)."""
+        if result is not None:
+            self._result = result
         self._client = client
         self.id = method_id
         self.method = method

@@ -427,7 +427,14 @@ class Session:
                 value, error = None, exc
         if event.error is None:
             self.stats.record_rtt(self.now() - call._sent_at)
-        call._set_result(value, error)
+        # What call._set_result does (settle), inline: every call comes here.
+        future = call._result
+        if not future.done():
+            if error is None:
+                future.set_result(value)
+            else:
+                future.set_exception(error)
+                future.exception()  # retrieved: nobody may ever wait for it
         if call._visible_outcome is not PENDING:
             del self.calls[event.method_id]
 
@@ -435,7 +442,11 @@ class Session:
         call = self.calls.get(event.method_id)
         if call is None:
             return
-        call._set_visible(event.error)
+        # What call._set_visible does, inline: every call comes here.
+        if call._visible_outcome is PENDING:
+            call._visible_outcome = event.error
+            if call._visible is not None:
+                settle(call._visible, None, event.error)
         if call._result.done():
             del self.calls[event.method_id]
 

@@ -246,7 +246,7 @@ class AsyncClient(ClientBase[AsyncFeed[CollectionChange], AsyncFeed[DataUpdate]]
         call = session.call(
             method,
             args,
-            lambda method_id: MethodCall(self, method_id, method, args, loop),
+            lambda method_id: MethodCall(self, method_id, method, args, loop.create_future()),
             wait,
             no_retry,
             hook,
