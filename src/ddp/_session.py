@@ -399,11 +399,9 @@ class Session:
 
     def handle(self, events: Sequence[Event]) -> None:
         """Act on the core's events, in order (the one table: :data:`_ACTIONS`)."""
-        actions = _ACTIONS
+        actions = _ACTIONS  # every Event type has its action
         for event in events:
-            action = actions.get(type(event))
-            if action is not None:
-                action(self, event)
+            actions[type(event)](self, event)
 
     def process(self) -> Sequence[Event]:
         """Take the core's events and act on them; return them (for event streams)."""

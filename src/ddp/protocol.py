@@ -688,7 +688,11 @@ class ClientProtocol:
             self._events.append(MethodDataVisible(method_id, error=self._dead_error()))
             return method_id
         record = self._methods.add(
-            method_id, frame, bool(wait), bool(no_retry), self._phase in ESTABLISHED
+            method_id,
+            frame,
+            True if wait else False,  # bool(), without a call
+            True if no_retry else False,
+            self._phase in ESTABLISHED,
         )
         if record.sent:
             self._outbox.append(frame)
