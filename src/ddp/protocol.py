@@ -628,7 +628,7 @@ class ClientProtocol:
         if not out:
             return []
         self._outbox = []
-        self._methods.confirm()
+        self._methods.unconfirmed.clear()  # those calls are on the wire now
         return out
 
     def has_work(self) -> bool:
