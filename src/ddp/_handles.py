@@ -15,10 +15,24 @@ from typing import Any, Protocol, Self, TypeVar
 
 from ddp.exceptions import DDPError
 
-__all__ = ["BaseMethodCall", "BaseSubscription", "FutureLike", "HandleOwner", "settle"]
+__all__ = [
+    "CANCELLED",
+    "PENDING",
+    "BaseMethodCall",
+    "BaseSubscription",
+    "FutureLike",
+    "HandleOwner",
+    "settle",
+]
 
 T = TypeVar("T")
 T_contra = TypeVar("T_contra", contravariant=True)
+
+
+PENDING: Any = object()
+"""A call's *data visible* milestone is not reached yet."""
+CANCELLED: Any = object()
+"""A call was cancelled before its *data visible* milestone."""
 
 
 class FutureLike(Protocol[T_contra]):
@@ -81,15 +95,35 @@ class BaseMethodCall:
         params: The arguments, as sent.
     """
 
-    __slots__ = ("_client", "_hook", "_result", "_sent_at", "_visible", "id", "method", "params")
+    __slots__ = (
+        "_client",
+        "_hook",
+        "_result",
+        "_sent_at",
+        "_visible",
+        "_visible_outcome",
+        "id",
+        "method",
+        "params",
+    )
 
     _result: FutureLike[Any]
-    _visible: FutureLike[None]
+    # Most callers never wait for *data visible*: the outcome is kept in
+    # ``_visible_outcome`` and a future is made only for a waiter (see ``_visible_future``).
+    _visible: FutureLike[None] | None
 
     def __init__(
-        self, client: HandleOwner, method_id: str, method: str, params: tuple[Any, ...]
+        self,
+        client: HandleOwner,
+        method_id: str,
+        method: str,
+        params: tuple[Any, ...],
+        result: FutureLike[Any] | None = None,
     ) -> None:
-        """Record the call; the subclass creates ``_result`` and ``_visible``."""
+        """Record the call; ``result`` is its result future, else the subclass creates
+        ``_result`` (and may create ``_visible``)."""
+        if result is not None:
+            self._result = result
         self._client = client
         self.id = method_id
         self.method = method
@@ -97,6 +131,9 @@ class BaseMethodCall:
         self._sent_at = 0.0
         # Turns the outcome into the result as it arrives (login keeps its token this way).
         self._hook: Callable[[Any, DDPError | None], Any] | None = None
+        self._visible = None
+        #: ``PENDING``, ``CANCELLED``, or the milestone's error (``None``: it was reached).
+        self._visible_outcome: Any = PENDING
 
     def done(self) -> bool:
         """Whether the result (or the error) is known."""
@@ -110,13 +147,32 @@ class BaseMethodCall:
         """
         self._client._forget_call(self.id)
         cancelled = self._result.cancel()
-        return self._visible.cancel() or cancelled
+        if self._visible_outcome is PENDING:
+            self._visible_outcome = CANCELLED
+            cancelled = True
+        visible = self._visible
+        if visible is not None:
+            visible.cancel()
+        return cancelled
 
     def _set_result(self, result: Any, error: BaseException | None) -> None:
         settle(self._result, result, error)
 
     def _set_visible(self, error: BaseException | None) -> None:
-        settle(self._visible, None, error)
+        """Reach the second milestone (the first outcome stands, as with a future)."""
+        if self._visible_outcome is PENDING:
+            self._visible_outcome = error
+            if self._visible is not None:
+                settle(self._visible, None, error)
+
+    def _settle_visible(self, future: FutureLike[None]) -> None:
+        """Adopt ``future``, made for a waiter, giving it the outcome already known."""
+        outcome = self._visible_outcome
+        if outcome is CANCELLED:
+            future.cancel()
+        elif outcome is not PENDING:
+            settle(future, None, outcome)
+        self._visible = future
 
     def __repr__(self) -> str:
         state = "done" if self._result.done() else "pending"

@@ -31,7 +31,7 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 from ddp._docs_streams import STREAM_METHODS
-from ddp._handles import BaseMethodCall, BaseSubscription, FutureLike, settle
+from ddp._handles import PENDING, BaseMethodCall, BaseSubscription, FutureLike, settle
 from ddp._listeners import ListenerRegistry
 from ddp._login import as_login_error, parse_login_result, permanent_failure, token_is_usable
 from ddp._options import ClientOptions
@@ -399,11 +399,9 @@ class Session:
 
     def handle(self, events: Sequence[Event]) -> None:
         """Act on the core's events, in order (the one table: :data:`_ACTIONS`)."""
-        actions = _ACTIONS
+        actions = _ACTIONS  # every Event type has its action
         for event in events:
-            action = actions.get(type(event))
-            if action is not None:
-                action(self, event)
+            actions[type(event)](self, event)
 
     def process(self) -> Sequence[Event]:
         """Take the core's events and act on them; return them (for event streams)."""
@@ -427,15 +425,26 @@ class Session:
                 value, error = None, exc
         if event.error is None:
             self.stats.record_rtt(self.now() - call._sent_at)
-        call._set_result(value, error)
-        if call._visible.done():
+        # What call._set_result does (settle), inline: every call comes here.
+        future = call._result
+        if not future.done():
+            if error is None:
+                future.set_result(value)
+            else:
+                future.set_exception(error)
+                future.exception()  # retrieved: nobody may ever wait for it
+        if call._visible_outcome is not PENDING:
             del self.calls[event.method_id]
 
     def _on_data_visible(self, event: MethodDataVisible) -> None:
         call = self.calls.get(event.method_id)
         if call is None:
             return
-        call._set_visible(event.error)
+        # What call._set_visible does, inline: every call comes here.
+        if call._visible_outcome is PENDING:
+            call._visible_outcome = event.error
+            if call._visible is not None:
+                settle(call._visible, None, event.error)
         if call._result.done():
             del self.calls[event.method_id]
 

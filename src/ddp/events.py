@@ -1,13 +1,15 @@
 """What the protocol core (:mod:`ddp.protocol`) reports to the drivers, and to users.
 
-Events are small frozen dataclasses. Data messages (``added``, ``changed``, ...) are *not*
-events: they go to the data store in batches (see :class:`ddp.protocol.DataStore`), because
-they are the hot path.
+Events are small frozen dataclasses (the two every method call makes store their fields
+through their slots, which is cheaper than a frozen dataclass's ``__init__``). Data messages
+(``added``, ``changed``, ...) are *not* events: they go to the data store in batches (see
+:class:`ddp.protocol.DataStore`), because they are the hot path.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +103,13 @@ class MethodResult:
     result: Any = None
     error: DDPError | None = None
 
+    def __init__(self, method_id: str, result: Any = None, error: DDPError | None = None) -> None:
+        # Every call makes one: the slots' own setters cost a third of the object.__setattr__
+        # per field of a frozen dataclass's generated __init__ (same fields, same freezing).
+        _SET_RESULT_ID(self, method_id)
+        _SET_RESULT(self, result)
+        _SET_RESULT_ERROR(self, error)
+
 
 @dataclass(frozen=True, slots=True)
 class MethodDataVisible:
@@ -111,6 +120,22 @@ class MethodDataVisible:
 
     method_id: str
     error: DDPError | None = None
+
+    def __init__(self, method_id: str, error: DDPError | None = None) -> None:
+        # As MethodResult's: every call makes one.
+        _SET_VISIBLE_ID(self, method_id)
+        _SET_VISIBLE_ERROR(self, error)
+
+
+def _slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The ``__set__`` of ``cls``'s slots ``names``: they store a field of a frozen instance."""
+    return tuple(vars(cls)[name].__set__ for name in names)
+
+
+_SET_RESULT_ID, _SET_RESULT, _SET_RESULT_ERROR = _slot_setters(
+    MethodResult, "method_id", "result", "error"
+)
+_SET_VISIBLE_ID, _SET_VISIBLE_ERROR = _slot_setters(MethodDataVisible, "method_id", "error")
 
 
 @dataclass(frozen=True, slots=True)

@@ -628,7 +628,7 @@ class ClientProtocol:
         if not out:
             return []
         self._outbox = []
-        self._methods.confirm()
+        self._methods.unconfirmed.clear()  # those calls are on the wire now
         return out
 
     def has_work(self) -> bool:
@@ -687,7 +687,17 @@ class ClientProtocol:
             self._events.append(MethodResult(method_id, error=self._dead_error()))
             self._events.append(MethodDataVisible(method_id, error=self._dead_error()))
             return method_id
-        self._enqueue(method_id, frame, bool(wait), bool(no_retry))
+        record = self._methods.add(
+            method_id,
+            frame,
+            True if wait else False,  # bool(), without a call
+            True if no_retry else False,
+            self._phase in ESTABLISHED,
+        )
+        if record.sent:
+            self._outbox.append(frame)
+            if record.wait:
+                self._hold_for(record)
         return method_id
 
     def subscribe(self, name: str, params: Sequence[Any] = ()) -> str:
@@ -953,12 +963,12 @@ class ClientProtocol:
         if not isinstance(methods, list):
             self._violation("'updated' without a 'methods' list", text)
             return
-        method_ids = [m for m in methods if type(m) is str]
         if self._quiet.active:
+            method_ids = [m for m in methods if type(m) is str]
             self._quiet.blocking.difference_update(method_ids)
             self._hold_message(self._apply_updated, method_ids)
         else:
-            self._apply_updated(method_ids)
+            self._apply_updated(methods)
 
     def _on_error(self, msg: dict[str, Any], text: str) -> None:
         reason = msg.get("reason")
@@ -995,10 +1005,10 @@ class ClientProtocol:
         stop_error = None if error is None else SubscriptionError.from_wire(error)
         self._events.append(SubscriptionStopped(sub_id, stop_error))
 
-    def _apply_updated(self, method_ids: list[str]) -> None:
+    def _apply_updated(self, method_ids: list[Any]) -> None:
         by_id = self._methods.by_id
         for method_id in method_ids:
-            method = by_id.get(method_id)
+            method = by_id.get(method_id) if type(method_id) is str else None
             if method is None or method.updated or not (method.sent or method.transmitted):
                 continue  # a cancelled call, a raw send, or a repeat
             method.updated = True
@@ -1104,23 +1114,20 @@ class ClientProtocol:
             sub.announced = True
 
     # -- methods and blocks ---------------------------------------------------------------
-    def _enqueue(self, method_id: str, frame: str, wait: bool, no_retry: bool) -> None:
-        methods = self._methods
-        method = methods.add(method_id, frame, wait, no_retry)
-        if methods.on_the_wire(method) and self._phase in ESTABLISHED and not methods.held:
-            self._send_method(method)
-
     def _send_method(self, method: Method) -> None:
         self._outbox.append(method.frame)
         self._methods.mark_sent(method)
         if method.wait:
-            # Meteor holds data back while a wait method (a login...) runs: no flicker.
-            quiet = self._quiet
-            if not quiet.active:
-                if self._pending:
-                    self._flush()
-                quiet.active = True
-            quiet.blocking.add(method.id)
+            self._hold_for(method)
+
+    def _hold_for(self, method: Method) -> None:
+        """Meteor holds data back while a wait method (a login...) runs: no flicker."""
+        quiet = self._quiet
+        if not quiet.active:
+            if self._pending:
+                self._flush()
+            quiet.active = True
+        quiet.blocking.add(method.id)
 
     def _pump(self) -> None:
         """Send the first block's unsent calls, dropping finished blocks ahead of it."""
@@ -1132,7 +1139,10 @@ class ClientProtocol:
     def _data_visible(self, method: Method) -> None:
         if method.login_token is None:
             self._events.append(MethodDataVisible(method.id))
-        self._finish(method)
+        # What _finish does, inline: every call ends here.
+        self._quiet.blocking.discard(method.id)
+        if self._methods.forget(method):
+            self._pump()
 
     def _finish(self, method: Method) -> None:
         """Forget a call; if that empties the block on the wire, the next one goes out."""

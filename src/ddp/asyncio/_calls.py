@@ -59,25 +59,21 @@ class MethodCall(BaseMethodCall):
     __slots__ = ()
 
     _result: asyncio.Future[Any]
-    _visible: asyncio.Future[None]
+    _visible: asyncio.Future[None] | None
 
-    def __init__(
-        self,
-        client: AsyncClient,
-        method_id: str,
-        method: str,
-        params: tuple[Any, ...],
-        loop: asyncio.AbstractEventLoop,
-    ) -> None:
-        super().__init__(client, method_id, method, params)
-        self._result = loop.create_future()
-        self._visible = loop.create_future()
+    # No __init__ of its own (one frame less per call): the client makes it as
+    # ``MethodCall(client, method_id, method, params, loop.create_future())``.
 
     async def result(self, timeout: float | None = None) -> Any:  # noqa: ASYNC109
         return await wait_for(self._result, timeout, f"method {self.method!r}")
 
     async def data_visible(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        await wait_for(self._visible, timeout, f"data of method {self.method!r}")
+        visible = self._visible
+        if visible is None:
+            # Made on the first wait only: most calls are never asked (see BaseMethodCall).
+            visible = self._result.get_loop().create_future()
+            self._settle_visible(visible)
+        await wait_for(visible, timeout, f"data of method {self.method!r}")
 
     def __await__(self) -> Generator[Any, None, Any]:
         return self.result().__await__()

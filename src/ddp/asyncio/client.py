@@ -246,7 +246,7 @@ class AsyncClient(ClientBase[AsyncFeed[CollectionChange], AsyncFeed[DataUpdate]]
         call = session.call(
             method,
             args,
-            lambda method_id: MethodCall(self, method_id, method, args, loop),
+            lambda method_id: MethodCall(self, method_id, method, args, loop.create_future()),
             wait,
             no_retry,
             hook,
@@ -541,21 +541,25 @@ class AsyncClient(ClientBase[AsyncFeed[CollectionChange], AsyncFeed[DataUpdate]]
                 # so they schedule nothing: a round trip costs no loop iteration more than
                 # waking its caller.
                 events = events_received()
-                if events:
-                    handle(events)
-                    if self._stream_refs:
-                        for stream in self._streams:
-                            for event in events:
-                                stream._put(event)
-                    if not self._rearm:
+                if not events:
+                    if not self._flush_scheduled and (self._rearm or busy()):
+                        self._flush_scheduled = True
+                        loop.call_soon(flush)
+                    return False
+                handle(events)
+                if self._stream_refs:
+                    for stream in self._streams:
                         for event in events:
-                            if type(event) not in _CALL_EVENTS:
-                                self._rearm = True
-                                break
+                            stream._put(event)
+                if not self._rearm:
+                    for event in events:
+                        if type(event) not in _CALL_EVENTS:
+                            self._rearm = True
+                            break
                 if not self._flush_scheduled and (self._rearm or busy()):
                     self._flush_scheduled = True
                     loop.call_soon(flush)
-                return bool(events)
+                return True
             except Exception as exc:
                 crashed.append(exc)
                 transport.abort(f"internal error: {exc!r}")
