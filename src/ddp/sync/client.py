@@ -57,7 +57,7 @@ from ddp.collection import CollectionChange, DataUpdate
 from ddp.events import Status
 from ddp.exceptions import ClientClosedError, DDPTimeoutError, InvalidStateError
 from ddp.stats import ClientStats
-from ddp.sync._calls import MethodCall, Subscription, wait_for
+from ddp.sync._calls import MethodCall, Outcome, Subscription, wait_for
 from ddp.sync._dispatcher import Dispatcher
 from ddp.sync._feeds import SyncFeed
 from ddp.sync._outbox import Outbox
@@ -588,7 +588,7 @@ class Client(ClientBase[SyncFeed[CollectionChange], SyncFeed[DataUpdate]]):
             proto.flush_data()
         self._pump()
 
-    def _receive_for(self, result: Future[Any], timeout: float | None) -> float | None:
+    def _receive_for(self, result: Outcome[Any], timeout: float | None) -> float | None:
         """Receive in the I/O thread's place until ``result`` is settled; return what is
         left of ``timeout``.
 
