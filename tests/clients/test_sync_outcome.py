@@ -89,29 +89,33 @@ def test_every_waiter_wakes(kind: Any) -> None:
     assert results == ["x"] * 8
 
 
+def _race(kind: Any) -> None:
+    f = kind()
+    go = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def settle() -> None:
+        go.wait(10)
+        try:
+            f.set_result(1)
+            outcomes.append("set")
+        except concurrent.futures.InvalidStateError:
+            outcomes.append("late")
+
+    def cancel() -> None:
+        go.wait(10)
+        outcomes.append("cancelled" if f.cancel() else "not cancelled")
+
+    threads = [threading.Thread(target=settle), threading.Thread(target=cancel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(outcomes) in (["not cancelled", "set"], ["cancelled", "late"])
+    assert f.cancelled() == ("cancelled" in outcomes)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_one_of_racing_settlers_wins(kind: Any) -> None:
     for _ in range(200):
-        f = kind()
-        go = threading.Barrier(2)
-        outcomes: list[str] = []
-
-        def settle() -> None:
-            go.wait(10)
-            try:
-                f.set_result(1)
-                outcomes.append("set")
-            except concurrent.futures.InvalidStateError:
-                outcomes.append("late")
-
-        def cancel() -> None:
-            go.wait(10)
-            outcomes.append("cancelled" if f.cancel() else "not cancelled")
-
-        threads = [threading.Thread(target=settle), threading.Thread(target=cancel)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(10)
-        assert sorted(outcomes) in (["not cancelled", "set"], ["cancelled", "late"])
-        assert f.cancelled() == ("cancelled" in outcomes)
+        _race(kind)
