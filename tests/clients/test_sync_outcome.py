@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ddp.sync._calls import Outcome
+from ddp.sync._connection import Flag
 
 KINDS = [concurrent.futures.Future, Outcome]
 
@@ -119,3 +120,23 @@ def _race(kind: Any) -> None:
 def test_one_of_racing_settlers_wins(kind: Any) -> None:
     for _ in range(200):
         _race(kind)
+
+
+@pytest.mark.parametrize("kind", [threading.Event, Flag])
+def test_flag_behaves_as_an_event(kind: Any) -> None:
+    flag = kind()
+    assert not flag.is_set()
+    assert flag.wait(0) is False
+    flag.set()
+    flag.set()  # twice: no error
+    assert flag.is_set()
+    assert flag.wait(0) is True and flag.wait(None) is True
+    assert flag.is_set()  # waiting does not clear it
+    flag.clear()
+    flag.clear()
+    assert not flag.is_set() and flag.wait(0) is False
+    waiting = threading.Thread(target=lambda: flag.wait(10))
+    waiting.start()
+    flag.set()
+    waiting.join(10)
+    assert not waiting.is_alive() and flag.is_set()
