@@ -42,6 +42,7 @@ __all__ = [
     "HIGH_WATER",
     "LOW_WATER",
     "DirectConnection",
+    "Flag",
     "connection_options",
     "text_reader",
 ]
@@ -79,6 +80,44 @@ LOW_WATER: Final = 256
 """Queued messages at which it starts again."""
 
 
+class Flag:
+    """A :class:`threading.Event` (``set``, ``clear``, ``is_set``, ``wait``) on one plain
+    lock, held while the flag is clear: setting it releases the lock, a waiter takes the
+    lock and gives it back. ``Event`` takes a ``Condition`` for each of these and builds a
+    lock per wait; this is the waker of every round trip (the reader thread sets it, the
+    caller waits on it). Any thread may set or clear it; one thread at a time waits.
+    """
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def is_set(self) -> bool:
+        return not self._lock.locked()
+
+    def set(self) -> None:
+        try:
+            self._lock.release()
+        except RuntimeError:
+            pass  # set already
+
+    def clear(self) -> None:
+        self._lock.acquire(blocking=False)
+
+    def wait(self, timeout: float | None) -> bool:
+        lock = self._lock
+        if not lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+            return False
+        self.set()  # still set for whoever looks next (a set() meanwhile changes nothing)
+        return True
+
+
+Waker = threading.Event | Flag
+"""What wakes a consumer of a :class:`DirectConnection`."""
+
+
 class DirectConnection(ClientConnection):
     """A :class:`websockets.sync.client.ClientConnection` read with :meth:`next_text`.
 
@@ -94,7 +133,7 @@ class DirectConnection(ClientConnection):
         self._ready = threading.Event()  # set when a message arrives or the socket closes
         # Whom an arriving message wakes: ``_ready`` (the client's I/O thread), or the event
         # of a caller receiving its own result (see set_consumer).
-        self._consumer = self._ready
+        self._consumer: Waker = self._ready
         self._ended = False  # the reader thread is done: what is queued is all there is
         self._messages = TextMessages()
         self._failed = False  # failed for invalid UTF-8: nothing more is trusted
@@ -189,7 +228,7 @@ class DirectConnection(ClientConnection):
         if not consumer.is_set():
             consumer.set()
 
-    def set_consumer(self, event: threading.Event | None) -> None:
+    def set_consumer(self, event: Waker | None) -> None:
         """Have arriving messages wake ``event`` rather than :meth:`next_text`'s waiter.
 
         ``None`` gives them back to :meth:`next_text`'s waiter, which is woken at once if
@@ -202,7 +241,7 @@ class DirectConnection(ClientConnection):
         if self._texts or self._ended:
             consumer.set()
 
-    def wait(self, event: threading.Event | None, timeout: float | None) -> bool:
+    def wait(self, event: Waker | None, timeout: float | None) -> bool:
         """Wait up to ``timeout`` seconds until a message is queued for ``event``'s
         owner (``None``: :meth:`next_text`'s waiter), or the connection ended; return
         whether that happened. An ``event`` given is cleared by its owner before it last
@@ -210,6 +249,7 @@ class DirectConnection(ClientConnection):
         cleared here. Takes nothing off the queue: :meth:`next_text` with ``0``
         does. While another consumer is set, only a :meth:`set_consumer` back to this one,
         the end of the connection (once) or the timeout ends the wait."""
+        ready: Waker
         if event is None:
             ready = self._ready
             ready.clear()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 from collections.abc import Sequence
 
 from websockets.exceptions import ConnectionClosed
@@ -25,7 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from ddp._transport import DialSpec, FrameMeter, Framing, TransportClosed, describe_close
 from ddp._wsmessages import connect_options
-from ddp.sync._connection import DirectConnection, connection_options, text_reader
+from ddp.sync._connection import DirectConnection, Waker, connection_options, text_reader
 
 __all__ = ["TransportClosed", "WebsocketsTransport", "dial"]
 
@@ -72,7 +71,7 @@ class WebsocketsTransport:
         own result, without a hop through the I/O thread)."""
         return self._direct is not None
 
-    def wait(self, consumer: threading.Event | None, timeout: float | None) -> bool:
+    def wait(self, consumer: Waker | None, timeout: float | None) -> bool:
         """Wait until a message is queued for ``consumer`` (``None``: the I/O thread) or
         the connection ended; False after ``timeout`` seconds. Only when :attr:`handoff`.
         A ``consumer`` event is cleared by its owner first (see
@@ -83,7 +82,7 @@ class WebsocketsTransport:
         assert self._direct is not None
         return self._direct.wait(consumer, timeout)
 
-    def set_consumer(self, consumer: threading.Event | None) -> None:
+    def set_consumer(self, consumer: Waker | None) -> None:
         """Have arriving messages wake ``consumer`` (``None``: the I/O thread again, woken
         at once if messages are queued). Only when :attr:`handoff`."""
         assert self._direct is not None

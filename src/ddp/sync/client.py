@@ -57,7 +57,8 @@ from ddp.collection import CollectionChange, DataUpdate
 from ddp.events import Status
 from ddp.exceptions import ClientClosedError, DDPTimeoutError, InvalidStateError
 from ddp.stats import ClientStats
-from ddp.sync._calls import MethodCall, Subscription, wait_for
+from ddp.sync._calls import MethodCall, Outcome, Subscription, wait_for
+from ddp.sync._connection import Flag
 from ddp.sync._dispatcher import Dispatcher
 from ddp.sync._feeds import SyncFeed
 from ddp.sync._outbox import Outbox
@@ -127,7 +128,7 @@ class Client(ClientBase[SyncFeed[CollectionChange], SyncFeed[DataUpdate]]):
         self._dialing = False
         # The caller thread receiving in the I/O thread's place, by the event that wakes
         # it (see _receive_for); None: the I/O thread receives.
-        self._receiver: threading.Event | None = None
+        self._receiver: Flag | None = None
         self._wakers = threading.local()  # each thread's event for that
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -588,7 +589,7 @@ class Client(ClientBase[SyncFeed[CollectionChange], SyncFeed[DataUpdate]]):
             proto.flush_data()
         self._pump()
 
-    def _receive_for(self, result: Future[Any], timeout: float | None) -> float | None:
+    def _receive_for(self, result: Outcome[Any], timeout: float | None) -> float | None:
         """Receive in the I/O thread's place until ``result`` is settled; return what is
         left of ``timeout``.
 
@@ -609,9 +610,9 @@ class Client(ClientBase[SyncFeed[CollectionChange], SyncFeed[DataUpdate]]):
             return timeout
         if not transport.handoff:
             return timeout
-        waker: threading.Event | None = getattr(self._wakers, "event", None)
+        waker: Flag | None = getattr(self._wakers, "event", None)
         if waker is None:
-            waker = self._wakers.event = threading.Event()
+            waker = self._wakers.event = Flag()
         lock = self._lock
         with lock:
             if self._receiver is not None or self._transport is not transport:
