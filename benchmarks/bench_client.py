@@ -629,6 +629,8 @@ def main() -> None:
             f"python {sys.version.split()[0]}; {n_docs:,} docs (all with a $date, and"
             f" {DATE_SHARE:.0%} with one); ratios to the bare websockets client on the same loop"
         )
+        if not args.loop and "uvloop" not in loops:
+            print("(uvloop is not installed: pip install 'ddp-client[uvloop]' for its figures)")
         if args.profile:
             prof = cProfile.Profile()
             prof.enable()
