@@ -63,8 +63,9 @@ def parse_message(
     if len(text) > _SHALLOW_LENGTH and ejson.exceeds_max_depth(text):
         raise ProtocolError(f"DDP frame nested deeper than {ejson.MAX_DEPTH} levels")
     fields: tuple[str, ...] = EJSON_FIELDS
-    kind = msg.get("msg")
-    if adopt_fields is not None and type(kind) is str and kind in _ADOPTED_KINDS:
+    # A tuple's `in` compares with ==, so a `msg` of any JSON type (a list...) is simply
+    # not one of them: no test of its type first.
+    if adopt_fields is not None and msg.get("msg") in _ADOPTED_KINDS:
         value = msg.get("fields")
         if type(value) is dict:
             try:
@@ -82,7 +83,7 @@ def parse_message(
     return msg
 
 
-_ADOPTED_KINDS: Final = frozenset(("added", "changed", "addedBefore"))
+_ADOPTED_KINDS: Final = ("added", "changed", "addedBefore")
 
 _NOT_FIELDS: Final = ("params", "result")
 

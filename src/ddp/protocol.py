@@ -527,8 +527,7 @@ class ClientProtocol:
         except (DDPError, ValueError) as exc:
             self._violation(str(exc), text)
             return
-        get = msg.get
-        kind: Any = get("msg")
+        kind: Any = msg.get("msg")
         try:
             is_data = kind in _DATA_KINDS
         except TypeError:  # an array or object as `msg`
@@ -536,6 +535,7 @@ class ClientProtocol:
         if is_data:
             # The hot path: no event object, no copy, no logging.
             self._received_count += 1
+            get = msg.get  # bound once for the three reads below
             if type(get("collection")) is not str or type(get("id")) is not str:
                 self._violation(f"{kind!r} without a string 'collection' and 'id'", text)
                 return
@@ -556,7 +556,10 @@ class ClientProtocol:
             return
         if self._pending:
             self._flush()
-        handler = self._handlers.get(kind) if type(kind) is str else None
+        try:
+            handler = self._handlers.get(kind)  # None for any other JSON value
+        except TypeError:  # an array or object as `msg`
+            handler = None
         if handler is None:
             if "msg" not in msg:
                 if "server_id" not in msg:
@@ -936,8 +939,11 @@ class ClientProtocol:
             self._apply_nosub((sub_id, error))
 
     def _on_result(self, msg: dict[str, Any], text: str) -> None:
-        method_id = msg.get("id")
-        method = self._methods.by_id.get(method_id) if type(method_id) is str else None
+        method_id: Any = msg.get("id")
+        try:
+            method = self._methods.by_id.get(method_id)  # None for any other JSON value
+        except TypeError:  # an array or object as `id`
+            method = None
         if method is None or not (method.sent or method.transmitted):
             if type(method_id) is str and method_id in self._methods.cancelled:
                 self._methods.cancelled.discard(method_id)
@@ -1008,7 +1014,10 @@ class ClientProtocol:
     def _apply_updated(self, method_ids: list[Any]) -> None:
         by_id = self._methods.by_id
         for method_id in method_ids:
-            method = by_id.get(method_id) if type(method_id) is str else None
+            try:
+                method = by_id.get(method_id)  # None for any other JSON value
+            except TypeError:  # an array or object in `methods`
+                continue
             if method is None or method.updated or not (method.sent or method.transmitted):
                 continue  # a cancelled call, a raw send, or a repeat
             method.updated = True
@@ -1140,7 +1149,9 @@ class ClientProtocol:
         if method.login_token is None:
             self._events.append(MethodDataVisible(method.id))
         # What _finish does, inline: every call ends here.
-        self._quiet.blocking.discard(method.id)
+        blocking = self._quiet.blocking
+        if blocking:  # only while a hold waits for calls (a wait method, a new session)
+            blocking.discard(method.id)
         if self._methods.forget(method):
             self._pump()
 
