@@ -17,7 +17,7 @@ this for any ordinary frame; only a frame with more than 128 of them is scanned.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import orjson
 
@@ -73,7 +73,12 @@ def parse_message(
             except EJSONError as exc:
                 raise ProtocolError(f"malformed EJSON in DDP 'fields': {exc}") from exc
             fields = _NOT_FIELDS
-    if "$" in text if isinstance(text, str) else b"$" in text:
+    try:
+        escaped = "$" in text
+    except TypeError:  # a bytes frame (str, the usual, needs no isinstance() test)
+        # bytes' `in` would raise and clear a TypeError of its own: find() does not.
+        escaped = cast(bytes, text).find(b"$") >= 0
+    if escaped:
         try:
             for field in fields:
                 if field in msg:

@@ -157,9 +157,10 @@ and every pending call and subscription ends with ``ConnectionFailedError``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random as _random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -207,7 +208,7 @@ from ddp.exceptions import (
     SubscriptionError,
     VersionNegotiationError,
 )
-from ddp.ids import MethodIdCounter, random_id
+from ddp.ids import random_id
 from ddp.messages import encode_message, parse_message
 
 __all__ = ["DEFAULT_VERSIONS", "ClientProtocol", "DataStore"]
@@ -339,7 +340,8 @@ class ClientProtocol:
         self._max_batch = max_batch
         self._random: Callable[[], float] | None = random
         self._jitter: Callable[[], float] = random or _random.random
-        self._method_ids = MethodIdCounter()
+        # The ids "1", "2", ... as MethodIdCounter hands them out, without a Python call.
+        self._method_ids: Iterator[str] = map(str, itertools.count(1))
 
         # -- connection state (the phase and its table: ddp._phase)
         self._phase = Phase.IDLE
@@ -672,7 +674,7 @@ class ClientProtocol:
         """
         if type(method) is not str and not isinstance(method, str):
             raise TypeError(f"a method name must be a string, not {type(method).__name__}")
-        method_id = self._method_ids.next()
+        method_id = next(self._method_ids)
         frame = None
         if random_seed is None:
             frame = _method_frame(method_id, method, params)
@@ -1097,7 +1099,7 @@ class ClientProtocol:
                 self._finish(method)
 
     def _prepend_login(self, token: str) -> None:
-        method_id = self._method_ids.next()
+        method_id = next(self._method_ids)
         frame = encode_message(
             {
                 "msg": "method",
@@ -1339,7 +1341,6 @@ class ClientProtocol:
         self._events.append(ProtocolViolation(reason, text[:_FRAME_EXCERPT]))
 
 
-_METHOD_TEMPLATE = '{"msg":"method","id":"%s","method":%s,"params":%s}'
 # JSON texts of the method names called so far (a client calls a handful of names).
 _method_names: dict[str, str] = {}
 _NAMES_KEPT = 1024
@@ -1365,10 +1366,12 @@ def _method_frame(method_id: str, method: str, params: Sequence[Any]) -> str | N
             return None
     else:
         # A "$ may need escaping (or be one of our own types' keys) and a null may be a NaN
-        # orjson wrote: the general path decides, as try_fast_dumps would.
-        if b'"$' in raw or b"null" in raw:
-            return None
+        # orjson wrote: the general path decides, as try_fast_dumps would. Tested on the
+        # text: `in` on bytes first tries its needle as an int, raising (and clearing) a
+        # TypeError each time, which costs more than the whole decode.
         body = raw.decode()
+        if '"$' in body or "null" in body:
+            return None
     if len(body) > _SHALLOW_PARAMS and exceeds_max_depth(body, MAX_DEPTH - 1):
         return None  # the general path refuses it with its own error
     name = _method_names.get(method)
@@ -1379,7 +1382,8 @@ def _method_frame(method_id: str, method: str, params: Sequence[Any]) -> str | N
             return None
         if len(_method_names) < _NAMES_KEPT:
             _method_names[method] = name
-    return _METHOD_TEMPLATE % (method_id, name, body)
+    # An f-string joins the pieces; `%` would parse a template on every call.
+    return f'{{"msg":"method","id":"{method_id}","method":{name},"params":{body}}}'
 
 
 def _param_list(params: Sequence[Any]) -> list[Any]:
