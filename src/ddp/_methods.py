@@ -108,10 +108,11 @@ class MethodQueue:
         """
         blocks = self._blocks
         if wait:
-            blocks.append(WaitBlock())
-        elif not blocks or blocks[-1].wait:
-            blocks.append(Block())
-        block = blocks[-1]
+            block: Block = WaitBlock()
+            blocks.append(block)
+        elif not blocks or (block := blocks[-1]).wait:
+            block = Block()
+            blocks.append(block)
         method = Method(method_id, frame, block, no_retry, None)
         block[method_id] = method  # what _track does, inline
         self.by_id[method_id] = method

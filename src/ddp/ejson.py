@@ -768,7 +768,7 @@ def loads(text: str | bytes | bytearray) -> Any:
     if isinstance(text, str):
         has_dollar = "$" in text
     elif isinstance(text, bytes | bytearray):
-        has_dollar = b"$" in text
+        has_dollar = text.find(b"$") >= 0  # bytes' `in` would raise and clear a TypeError
     else:
         raise EJSONError(f"EJSON text must be str or bytes, got {type(text).__qualname__}")
     try:

@@ -17,7 +17,7 @@ this for any ordinary frame; only a frame with more than 128 of them is scanned.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import orjson
 
@@ -63,8 +63,9 @@ def parse_message(
     if len(text) > _SHALLOW_LENGTH and ejson.exceeds_max_depth(text):
         raise ProtocolError(f"DDP frame nested deeper than {ejson.MAX_DEPTH} levels")
     fields: tuple[str, ...] = EJSON_FIELDS
-    kind = msg.get("msg")
-    if adopt_fields is not None and type(kind) is str and kind in _ADOPTED_KINDS:
+    # A tuple's `in` compares with ==, so a `msg` of any JSON type (a list...) is simply
+    # not one of them: no test of its type first.
+    if adopt_fields is not None and msg.get("msg") in _ADOPTED_KINDS:
         value = msg.get("fields")
         if type(value) is dict:
             try:
@@ -72,7 +73,12 @@ def parse_message(
             except EJSONError as exc:
                 raise ProtocolError(f"malformed EJSON in DDP 'fields': {exc}") from exc
             fields = _NOT_FIELDS
-    if "$" in text if isinstance(text, str) else b"$" in text:
+    try:
+        escaped = "$" in text
+    except TypeError:  # a bytes frame (str, the usual, needs no isinstance() test)
+        # bytes' `in` would raise and clear a TypeError of its own: find() does not.
+        escaped = cast(bytes, text).find(b"$") >= 0
+    if escaped:
         try:
             for field in fields:
                 if field in msg:
@@ -82,7 +88,7 @@ def parse_message(
     return msg
 
 
-_ADOPTED_KINDS: Final = frozenset(("added", "changed", "addedBefore"))
+_ADOPTED_KINDS: Final = ("added", "changed", "addedBefore")
 
 _NOT_FIELDS: Final = ("params", "result")
 

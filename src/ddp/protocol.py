@@ -157,9 +157,10 @@ and every pending call and subscription ends with ``ConnectionFailedError``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random as _random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -207,7 +208,7 @@ from ddp.exceptions import (
     SubscriptionError,
     VersionNegotiationError,
 )
-from ddp.ids import MethodIdCounter, random_id
+from ddp.ids import random_id
 from ddp.messages import encode_message, parse_message
 
 __all__ = ["DEFAULT_VERSIONS", "ClientProtocol", "DataStore"]
@@ -339,7 +340,8 @@ class ClientProtocol:
         self._max_batch = max_batch
         self._random: Callable[[], float] | None = random
         self._jitter: Callable[[], float] = random or _random.random
-        self._method_ids = MethodIdCounter()
+        # The ids "1", "2", ... as MethodIdCounter hands them out, without a Python call.
+        self._method_ids: Iterator[str] = map(str, itertools.count(1))
 
         # -- connection state (the phase and its table: ddp._phase)
         self._phase = Phase.IDLE
@@ -527,8 +529,7 @@ class ClientProtocol:
         except (DDPError, ValueError) as exc:
             self._violation(str(exc), text)
             return
-        get = msg.get
-        kind: Any = get("msg")
+        kind: Any = msg.get("msg")
         try:
             is_data = kind in _DATA_KINDS
         except TypeError:  # an array or object as `msg`
@@ -536,6 +537,7 @@ class ClientProtocol:
         if is_data:
             # The hot path: no event object, no copy, no logging.
             self._received_count += 1
+            get = msg.get  # bound once for the three reads below
             if type(get("collection")) is not str or type(get("id")) is not str:
                 self._violation(f"{kind!r} without a string 'collection' and 'id'", text)
                 return
@@ -556,7 +558,10 @@ class ClientProtocol:
             return
         if self._pending:
             self._flush()
-        handler = self._handlers.get(kind) if type(kind) is str else None
+        try:
+            handler = self._handlers.get(kind)  # None for any other JSON value
+        except TypeError:  # an array or object as `msg`
+            handler = None
         if handler is None:
             if "msg" not in msg:
                 if "server_id" not in msg:
@@ -669,7 +674,7 @@ class ClientProtocol:
         """
         if type(method) is not str and not isinstance(method, str):
             raise TypeError(f"a method name must be a string, not {type(method).__name__}")
-        method_id = self._method_ids.next()
+        method_id = next(self._method_ids)
         frame = None
         if random_seed is None:
             frame = _method_frame(method_id, method, params)
@@ -936,8 +941,11 @@ class ClientProtocol:
             self._apply_nosub((sub_id, error))
 
     def _on_result(self, msg: dict[str, Any], text: str) -> None:
-        method_id = msg.get("id")
-        method = self._methods.by_id.get(method_id) if type(method_id) is str else None
+        method_id: Any = msg.get("id")
+        try:
+            method = self._methods.by_id.get(method_id)  # None for any other JSON value
+        except TypeError:  # an array or object as `id`
+            method = None
         if method is None or not (method.sent or method.transmitted):
             if type(method_id) is str and method_id in self._methods.cancelled:
                 self._methods.cancelled.discard(method_id)
@@ -1008,7 +1016,10 @@ class ClientProtocol:
     def _apply_updated(self, method_ids: list[Any]) -> None:
         by_id = self._methods.by_id
         for method_id in method_ids:
-            method = by_id.get(method_id) if type(method_id) is str else None
+            try:
+                method = by_id.get(method_id)  # None for any other JSON value
+            except TypeError:  # an array or object in `methods`
+                continue
             if method is None or method.updated or not (method.sent or method.transmitted):
                 continue  # a cancelled call, a raw send, or a repeat
             method.updated = True
@@ -1088,7 +1099,7 @@ class ClientProtocol:
                 self._finish(method)
 
     def _prepend_login(self, token: str) -> None:
-        method_id = self._method_ids.next()
+        method_id = next(self._method_ids)
         frame = encode_message(
             {
                 "msg": "method",
@@ -1140,7 +1151,9 @@ class ClientProtocol:
         if method.login_token is None:
             self._events.append(MethodDataVisible(method.id))
         # What _finish does, inline: every call ends here.
-        self._quiet.blocking.discard(method.id)
+        blocking = self._quiet.blocking
+        if blocking:  # only while a hold waits for calls (a wait method, a new session)
+            blocking.discard(method.id)
         if self._methods.forget(method):
             self._pump()
 
@@ -1328,7 +1341,6 @@ class ClientProtocol:
         self._events.append(ProtocolViolation(reason, text[:_FRAME_EXCERPT]))
 
 
-_METHOD_TEMPLATE = '{"msg":"method","id":"%s","method":%s,"params":%s}'
 # JSON texts of the method names called so far (a client calls a handful of names).
 _method_names: dict[str, str] = {}
 _NAMES_KEPT = 1024
@@ -1354,10 +1366,12 @@ def _method_frame(method_id: str, method: str, params: Sequence[Any]) -> str | N
             return None
     else:
         # A "$ may need escaping (or be one of our own types' keys) and a null may be a NaN
-        # orjson wrote: the general path decides, as try_fast_dumps would.
-        if b'"$' in raw or b"null" in raw:
-            return None
+        # orjson wrote: the general path decides, as try_fast_dumps would. Tested on the
+        # text: `in` on bytes first tries its needle as an int, raising (and clearing) a
+        # TypeError each time, which costs more than the whole decode.
         body = raw.decode()
+        if '"$' in body or "null" in body:
+            return None
     if len(body) > _SHALLOW_PARAMS and exceeds_max_depth(body, MAX_DEPTH - 1):
         return None  # the general path refuses it with its own error
     name = _method_names.get(method)
@@ -1368,7 +1382,8 @@ def _method_frame(method_id: str, method: str, params: Sequence[Any]) -> str | N
             return None
         if len(_method_names) < _NAMES_KEPT:
             _method_names[method] = name
-    return _METHOD_TEMPLATE % (method_id, name, body)
+    # An f-string joins the pieces; `%` would parse a template on every call.
+    return f'{{"msg":"method","id":"{method_id}","method":{name},"params":{body}}}'
 
 
 def _param_list(params: Sequence[Any]) -> list[Any]:

@@ -265,7 +265,9 @@ class StatsRecorder:
             self._connected_at = now
         self._reservoir: list[float] = []
         self._rtt_count = 0
-        self._rtt_max: float | None = None
+        # Below any round trip, so record_rtt needs no test for "none yet"; latency() reads
+        # it only once a round trip is counted.
+        self._rtt_max = -math.inf
 
     # -- lifecycle ------------------------------------------------------------------------
     def connection_opened(self, now: float, *, reconnect: bool) -> None:
@@ -303,16 +305,16 @@ class StatsRecorder:
 
     def record_rtt(self, seconds: float) -> None:
         """Record one method round trip (Vitter's algorithm R keeps a uniform sample)."""
-        self._rtt_count += 1
-        if self._rtt_max is None or seconds > self._rtt_max:
+        count = self._rtt_count = self._rtt_count + 1
+        if seconds > self._rtt_max:
             self._rtt_max = seconds
-        reservoir = self._reservoir
-        if len(reservoir) < self._reservoir_size:
-            reservoir.append(seconds)
+        # The reservoir holds min(count - 1, size) samples before this one: no len() needed.
+        if count <= self._reservoir_size:
+            self._reservoir.append(seconds)
         else:
-            slot = int(self._rng.random() * self._rtt_count)  # randrange's cost, a tenth
+            slot = int(self._rng.random() * count)  # randrange's cost, a tenth
             if slot < self._reservoir_size:
-                reservoir[slot] = seconds
+                self._reservoir[slot] = seconds
 
     # -- reading --------------------------------------------------------------------------
     def snapshot(self, now: float, collections: Sequence[CollectionCount] = ()) -> ClientStats:
