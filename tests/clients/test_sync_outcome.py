@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ddp.sync._calls import Outcome
-from ddp.sync._connection import Flag
+from ddp.sync._flag import Flag
 
 KINDS = [concurrent.futures.Future, Outcome]
 

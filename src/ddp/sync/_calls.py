@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ddp._docs import HANDLE_METHODS, SUBSCRIPTION_DOC, document
 from ddp._handles import BaseMethodCall, BaseSubscription
 from ddp.exceptions import DDPError, DDPTimeoutError, InvalidStateError
+from ddp.sync._flag import Flag
 
 if TYPE_CHECKING:
     from ddp.sync.client import Client
@@ -40,9 +41,8 @@ class Outcome(Generic[T]):
 
     ``Future`` builds a ``Condition`` (an ``RLock`` and Python-level waiting) per instance
     and takes it on every ``done()``. Here a plain lock guards the one transition from
-    pending, and a second plain lock, held until then, is the latch waiters block on: each
-    waiter takes it and gives it back at once, so any number of them pass. Both are
-    ``threading`` locks (gevent-patchable).
+    pending, and a :class:`~ddp.sync._flag.Flag`, set then and never cleared, is the latch
+    waiters pass. Both are ``threading`` locks (gevent-patchable).
     """
 
     __slots__ = ("_callbacks", "_exception", "_latch", "_mutex", "_result", "_state")
@@ -53,8 +53,7 @@ class Outcome(Generic[T]):
         self._exception: BaseException | None = None
         self._callbacks: list[Callable[[Outcome[T]], object]] | None = None
         self._mutex = threading.Lock()
-        self._latch = threading.Lock()
-        self._latch.acquire()  # released once, when the outcome is set
+        self._latch = Flag()  # set once, when the outcome is
 
     def done(self) -> bool:
         return self._state is not _PENDING
@@ -102,10 +101,8 @@ class Outcome(Generic[T]):
     def _wait(self, timeout: float | None) -> None:
         if self._state is not _PENDING:
             return
-        latch = self._latch
-        if not latch.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+        if not self._latch.wait(timeout):
             raise TimeoutError
-        latch.release()  # the next waiter passes too
 
     def _settle(self, state: str, result: Any, exception: BaseException | None) -> bool:
         with self._mutex:
@@ -116,7 +113,7 @@ class Outcome(Generic[T]):
             self._state = state
             callbacks = self._callbacks
             self._callbacks = None
-        self._latch.release()
+        self._latch.set()
         if callbacks is not None:
             for fn in callbacks:
                 self._call(fn)

@@ -36,13 +36,13 @@ from websockets.protocol import Event, Protocol
 from websockets.sync.client import ClientConnection
 
 from ddp._wsmessages import DATA_OPCODES, TextMessages, assigned_in_init
+from ddp.sync._flag import Flag
 
 __all__ = [
     "FAST_PATH_SUPPORTED",
     "HIGH_WATER",
     "LOW_WATER",
     "DirectConnection",
-    "Flag",
     "connection_options",
     "text_reader",
 ]
@@ -78,40 +78,6 @@ HIGH_WATER: Final = 1024
 
 LOW_WATER: Final = 256
 """Queued messages at which it starts again."""
-
-
-class Flag:
-    """A :class:`threading.Event` (``set``, ``clear``, ``is_set``, ``wait``) on one plain
-    lock, held while the flag is clear: setting it releases the lock, a waiter takes the
-    lock and gives it back. ``Event`` takes a ``Condition`` for each of these and builds a
-    lock per wait; this is the waker of every round trip (the reader thread sets it, the
-    caller waits on it). Any thread may set or clear it; one thread at a time waits.
-    """
-
-    __slots__ = ("_lock",)
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._lock.acquire()
-
-    def is_set(self) -> bool:
-        return not self._lock.locked()
-
-    def set(self) -> None:
-        try:
-            self._lock.release()
-        except RuntimeError:
-            pass  # set already
-
-    def clear(self) -> None:
-        self._lock.acquire(blocking=False)
-
-    def wait(self, timeout: float | None) -> bool:
-        lock = self._lock
-        if not lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
-            return False
-        self.set()  # still set for whoever looks next (a set() meanwhile changes nothing)
-        return True
 
 
 Waker = threading.Event | Flag

@@ -58,9 +58,9 @@ from ddp.events import Status
 from ddp.exceptions import ClientClosedError, DDPTimeoutError, InvalidStateError
 from ddp.stats import ClientStats
 from ddp.sync._calls import MethodCall, Outcome, Subscription, wait_for
-from ddp.sync._connection import Flag
 from ddp.sync._dispatcher import Dispatcher
 from ddp.sync._feeds import SyncFeed
+from ddp.sync._flag import Flag
 from ddp.sync._outbox import Outbox
 from ddp.sync._streams import Stream
 from ddp.sync._transport import WebsocketsTransport
