@@ -264,45 +264,56 @@ async def bare_calls(url: str, total: int, in_flight: int) -> float:
         return time.perf_counter() - t0
 
 
+async def timed_calls(
+    call: Callable[[str, int], Awaitable[Any]], total: int, in_flight: int, tasks: bool
+) -> float:
+    """Seconds for ``total`` awaits of ``call("m", i)`` with ``in_flight`` at a time.
+
+    Without ``tasks``, ``in_flight`` workers each make their share one after the other, so
+    exactly ``in_flight`` calls are outstanding, as in the bare loop; with ``tasks``, one
+    task per call, at most ``in_flight`` at a time behind a semaphore (how users fan out:
+    ``gather`` over a list).
+    """
+    if tasks:
+        gate = asyncio.Semaphore(in_flight)
+
+        async def one(i: int) -> None:
+            async with gate:
+                await call("m", i)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(total)))
+        return time.perf_counter() - t0
+
+    async def worker(calls: int) -> None:
+        for i in range(calls):
+            await call("m", i)
+
+    share, extra = divmod(total, in_flight)
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(share + (w < extra)) for w in range(in_flight)))
+    return time.perf_counter() - t0
+
+
 async def async_client_calls(
     url: str, total: int, in_flight: int, transport: str = "auto"
 ) -> float:
-    """Seconds for AsyncClient to complete ``total`` calls with ``in_flight`` at a time.
-
-    ``in_flight`` tasks each make their share of calls one after the other, so exactly
-    ``in_flight`` calls are outstanding, as in the bare loop.
-    """
+    """Seconds for AsyncClient to complete ``total`` calls from ``in_flight`` workers."""
     import ddp
 
     async with ddp.AsyncClient(url, heartbeat_interval=0, transport=transport) as client:
-
-        async def worker(calls: int) -> None:
-            for i in range(calls):
-                await client.call("m", i)
-
-        share, extra = divmod(total, in_flight)
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(share + (w < extra)) for w in range(in_flight)))
-        return time.perf_counter() - t0
+        return await timed_calls(client.call, total, in_flight, tasks=False)
 
 
 async def async_client_calls_tasks(
     url: str, total: int, in_flight: int, transport: str = "auto"
 ) -> float:
     """Seconds for AsyncClient to complete ``total`` calls, one task each, at most
-    ``in_flight`` at a time behind a semaphore (how users fan out: ``gather`` over a list)."""
+    ``in_flight`` at a time behind a semaphore."""
     import ddp
 
     async with ddp.AsyncClient(url, heartbeat_interval=0, transport=transport) as client:
-        gate = asyncio.Semaphore(in_flight)
-
-        async def one(i: int) -> None:
-            async with gate:
-                await client.call("m", i)
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(total)))
-        return time.perf_counter() - t0
+        return await timed_calls(client.call, total, in_flight, tasks=True)
 
 
 S = TypeVar("S")
@@ -488,25 +499,7 @@ async def floor_calls(url: str, total: int, in_flight: int, tasks: bool = False)
     """Seconds for the floor client to make ``total`` calls, ``in_flight`` at a time: from
     ``in_flight`` workers, or (``tasks``) one task per call behind a semaphore."""
     async with FloorClient(url) as floor:
-        if tasks:
-            gate = asyncio.Semaphore(in_flight)
-
-            async def one(i: int) -> None:
-                async with gate:
-                    await floor.call("m", i)
-
-            t0 = time.perf_counter()
-            await asyncio.gather(*(one(i) for i in range(total)))
-            return time.perf_counter() - t0
-
-        async def worker(calls: int) -> None:
-            for i in range(calls):
-                await floor.call("m", i)
-
-        share, extra = divmod(total, in_flight)
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(share + (w < extra)) for w in range(in_flight)))
-        return time.perf_counter() - t0
+        return await timed_calls(floor.call, total, in_flight, tasks)
 
 
 async def floor_rtt(url: str, n: int) -> list[float]:
